@@ -1,0 +1,177 @@
+"""Sending committed changes to the channel layer: events at once, snapshots coalesced.
+
+Ingest announces changes with signals after commit (in whatever thread committed). The
+`LiveBroadcaster` turns them into channel-layer messages on one event loop per process: the
+running loop of an async process (`serve`, the stream runner), or a private background loop
+in a sync process (a Celery worker). Keeping one long-lived loop is what avoids the
+channels_redis pitfalls of `async_to_sync` in workers: a new loop per call leaks Redis
+connections and ends in "Event loop is closed".
+
+Coalescing: every donation produces its own `donation` event, in order, immediately; the
+`snapshot` of a campaign is rebuilt from the database at most once per window
+(FUNDBOARD["COALESCE_SECONDS"]), however many changes arrive in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from fundboard.campaigns.models import Campaign
+
+from .snapshot import donation_payload, read_snapshot_text
+
+__all__ = ["campaign_group", "dashboard_group", "LiveBroadcaster", "broadcaster"]
+
+log = logging.getLogger("fundboard.live")
+
+
+def campaign_group(campaign_id: int) -> str:
+    return f"campaign.{campaign_id}"
+
+
+def dashboard_group(campaign_id: int) -> str:
+    return f"dashboard.{campaign_id}"
+
+
+def _encode(message_type: str, data: dict) -> str:
+    return json.dumps({"type": message_type, "data": data}, separators=(",", ":"))
+
+
+def _layer_message(text: str, kind: str, version: int) -> dict:
+    # Plain types only: channels_redis encodes with msgpack.
+    return {"type": "campaign.message", "text": text, "kind": kind, "version": version}
+
+
+class LiveBroadcaster:
+    """Thread-safe front door to the channel layer for one process."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner_pid: int | None = None
+        self._own_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()
+        self._last_flush: dict[int, float] = {}
+        self._inflight: set[Future] = set()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Use an async process's own running loop (call from that loop at start-up)."""
+        with self._lock:
+            self._loop, self._owner_pid = loop, os.getpid()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            # A forked Celery child inherits the parent's object but not its thread.
+            if self._loop is None or self._owner_pid != os.getpid() or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="fundboard-broadcast", daemon=True
+                )
+                thread.start()
+                self._loop, self._owner_pid, self._own_thread = loop, os.getpid(), thread
+                self._pending.clear()
+            return self._loop
+
+    def _submit(self, coro) -> None:
+        loop = self._ensure_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            task = loop.create_task(coro)
+            task.add_done_callback(self._log_failure)
+            return
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        future.add_done_callback(self._log_failure)
+
+    @staticmethod
+    def _log_failure(future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.error("broadcast failed: %r", future.exception())
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait (from a sync caller) until what was submitted has been sent."""
+        deadline = time.monotonic() + timeout
+        while (self._inflight or self._pending) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    # --- what ingest announces --------------------------------------------------------------
+
+    def donations_added(self, campaign: Campaign, donations, version: int) -> None:
+        texts = [
+            _encode("donation", {**donation_payload(d, campaign), "version": version})
+            for d in donations
+        ]
+        self._submit(self._send_texts(campaign.pk, texts, "donation", version))
+
+    def donations_removed(self, campaign: Campaign, donations, version: int) -> None:
+        texts = [_encode("donation_removed", {"id": d.pk, "version": version}) for d in donations]
+        self._submit(self._send_texts(campaign.pk, texts, "donation_removed", version))
+
+    def campaign_changed(self, campaign_id: int) -> None:
+        self._submit(self._schedule_snapshot(campaign_id))
+
+    def dashboard_event(self, campaign_id: int, message_type: str, data: dict) -> None:
+        """Staff-only messages (source health, moderation) on the dashboard group."""
+        text = _encode(message_type, data)
+        self._submit(
+            self._group_send(dashboard_group(campaign_id), _layer_message(text, message_type, 0))
+        )
+
+    # --- on the loop ------------------------------------------------------------------------
+
+    async def _group_send(self, group: str, message: dict) -> None:
+        await get_channel_layer().group_send(group, message)
+
+    async def _send_texts(
+        self, campaign_id: int, texts: list[str], kind: str, version: int
+    ) -> None:
+        layer = get_channel_layer()
+        for text in texts:
+            await layer.group_send(campaign_group(campaign_id), _layer_message(text, kind, version))
+            await layer.group_send(
+                dashboard_group(campaign_id), _layer_message(text, kind, version)
+            )
+
+    async def _schedule_snapshot(self, campaign_id: int) -> None:
+        if campaign_id in self._pending:
+            return  # a snapshot is already due within the window; it will read this change
+        self._pending.add(campaign_id)
+        window = settings.FUNDBOARD["COALESCE_SECONDS"]
+        wait = self._last_flush.get(campaign_id, 0.0) + window - time.monotonic()
+        try:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            # Leave the pending set before reading, so a change committed during the read
+            # schedules one more snapshot instead of being lost.
+            self._pending.discard(campaign_id)
+            self._last_flush[campaign_id] = time.monotonic()
+            text, version = await sync_to_async(read_snapshot_text, thread_sensitive=False)(
+                campaign_id
+            )
+        finally:
+            self._pending.discard(campaign_id)
+        if text is None:
+            return
+        message = _layer_message(text, "snapshot", version)
+        layer = get_channel_layer()
+        await layer.group_send(campaign_group(campaign_id), message)
+        await layer.group_send(dashboard_group(campaign_id), message)
+
+
+broadcaster = LiveBroadcaster()

@@ -1,0 +1,159 @@
+"""Per-process fan-out: one channel-layer group membership per campaign, not per socket.
+
+Each web process subscribes once to a campaign's group when its first viewer arrives and
+leaves it with the last. Every message arrives here once, already encoded, and is put in
+each local socket's small bounded outbox. A socket that falls behind (its outbox is full)
+loses its backlog and gets the latest snapshot instead, so it never delays the others and
+never grows an unbounded queue. Redis work per broadcast stays flat however many watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from .snapshot import read_snapshot_text
+
+__all__ = ["Outbox", "CampaignHub", "get_hub"]
+
+log = logging.getLogger("fundboard.live")
+
+OUTBOX_LIMIT = 64
+
+
+class Outbox:
+    """A socket's bounded queue of encoded messages; `overflowed` marks a needed resync."""
+
+    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
+        self.limit = limit
+        self.items: deque[str] = deque()
+        self.ready = asyncio.Event()
+        self.overflowed = False
+        self.closed = False
+
+    def put(self, text: str) -> None:
+        if len(self.items) >= self.limit:
+            self.items.clear()
+            self.overflowed = True
+        self.items.append(text)
+        self.ready.set()
+
+    async def get(self) -> str | None:
+        while not self.items:
+            if self.closed:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        return self.items.popleft()
+
+    def close(self) -> None:
+        self.closed = True
+        self.ready.set()
+
+
+@dataclass
+class _Feed:
+    """One campaign's subscription in this process."""
+
+    group: str
+    channel: str = ""
+    members: set[Outbox] = field(default_factory=set)
+    reader: asyncio.Task | None = None
+    latest_snapshot: str | None = None
+    latest_version: int = -1
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CampaignHub:
+    def __init__(self) -> None:
+        self._feeds: dict[str, _Feed] = {}
+        self._lock = asyncio.Lock()
+
+    def viewer_count(self) -> int:
+        return sum(len(feed.members) for feed in self._feeds.values())
+
+    async def join(self, group: str, outbox: Outbox, *, snapshot_of: int | None) -> None:
+        """Add a socket; its first message is the current snapshot (when `snapshot_of`)."""
+        async with self._lock:
+            feed = self._feeds.get(group)
+            if feed is None:
+                feed = _Feed(group=group)
+                self._feeds[group] = feed
+                layer = get_channel_layer()
+                feed.channel = await layer.new_channel("hub.")
+                await layer.group_add(group, feed.channel)
+                feed.reader = asyncio.create_task(self._read(feed), name=f"hub-{group}")
+            feed.members.add(outbox)
+        if snapshot_of is not None:
+            outbox.put(await self._current_snapshot(feed, snapshot_of))
+
+    async def leave(self, group: str, outbox: Outbox) -> None:
+        outbox.close()
+        async with self._lock:
+            feed = self._feeds.get(group)
+            if feed is None:
+                return
+            feed.members.discard(outbox)
+            if feed.members:
+                return
+            del self._feeds[group]
+            if feed.reader:
+                feed.reader.cancel()
+            await get_channel_layer().group_discard(group, feed.channel)
+
+    async def _current_snapshot(self, feed: _Feed, campaign_id: int) -> str:
+        # While subscribed, the hub sees every snapshot broadcast; a newcomer gets the latest
+        # one without touching the database. The first viewer reads it from the database
+        # (after subscribing, so no change can fall between the read and the feed).
+        if feed.latest_snapshot is None:
+            text, version = await sync_to_async(read_snapshot_text, thread_sensitive=False)(
+                campaign_id
+            )
+            if feed.latest_snapshot is None or version > feed.latest_version:
+                feed.latest_snapshot, feed.latest_version = text, version
+        return feed.latest_snapshot
+
+    async def _read(self, feed: _Feed) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(feed.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a Redis hiccup must not end the feed
+                log.exception("hub receive failed group=%s", feed.group)
+                await asyncio.sleep(0.5)
+                continue
+            self.dispatch(feed, message)
+
+    def dispatch(self, feed: _Feed, message: dict) -> None:
+        text, kind, version = message["text"], message.get("kind"), message.get("version", 0)
+        if kind == "snapshot":
+            if version < feed.latest_version:
+                return  # an older snapshot overtaken by a newer one
+            feed.latest_snapshot, feed.latest_version = text, version
+        for outbox in feed.members:
+            outbox.put(text)
+            if outbox.overflowed:
+                # The socket fell behind and lost its backlog: it resumes from the latest
+                # snapshot, which contains everything the lost messages said.
+                outbox.overflowed = False
+                if kind != "snapshot" and feed.latest_snapshot:
+                    outbox.items.appendleft(feed.latest_snapshot)
+
+
+_hubs: dict[int, CampaignHub] = {}
+
+
+def get_hub() -> CampaignHub:
+    """The hub of the running event loop (one per process in practice)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(id(loop))
+    if hub is None:
+        hub = _hubs[id(loop)] = CampaignHub()
+    return hub

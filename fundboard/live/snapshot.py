@@ -1,0 +1,240 @@
+"""The campaign snapshot: the one JSON document every widget, socket and API reader gets.
+
+Built from committed rows only (the database is the truth). Only plain JSON types go out:
+amounts as decimal strings, times as ISO strings, so any channel layer (msgpack on Redis)
+carries it unchanged. What a donor typed is plain text here; pages escape it when shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import close_old_connections
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import Lower
+
+from fundboard.campaigns.models import Campaign, Source, SourceStatus
+from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry
+
+__all__ = [
+    "ANONYMOUS",
+    "build_snapshot",
+    "snapshot_message",
+    "read_snapshot_text",
+    "donation_payload",
+    "public_name",
+    "public_message",
+    "money",
+]
+
+ANONYMOUS = "Anonymous"
+TOP_DONORS = 10
+RECENT = 20
+LEADERBOARD_ROWS = 25
+
+
+def money(value: Decimal | None) -> str:
+    return f"{(value or Decimal('0')):.2f}"
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _contains_blocked(text: str, blocked: list[str]) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in blocked)
+
+
+def _held(donation: Donation, campaign: Campaign) -> bool:
+    return campaign.hold_for_review and donation.approved is not True
+
+
+def public_name(donation: Donation, campaign: Campaign) -> str:
+    """The name viewers may see: hidden, anonymous, held or filtered names are "Anonymous"."""
+    name = donation.display_name
+    if (
+        not name
+        or donation.anonymous
+        or donation.name_hidden
+        or _held(donation, campaign)
+        or _contains_blocked(name, campaign.blocked_word_list)
+    ):
+        return ANONYMOUS
+    return name
+
+
+def public_message(donation: Donation, campaign: Campaign) -> str | None:
+    """The message viewers may see, or None (absent from the JSON) when hidden."""
+    message = donation.message
+    if (
+        not message
+        or donation.message_hidden
+        or _held(donation, campaign)
+        or _contains_blocked(message, campaign.blocked_word_list)
+    ):
+        return None
+    return message
+
+
+def donation_payload(donation: Donation, campaign: Campaign) -> dict:
+    payload = {
+        "id": donation.pk,
+        "name": public_name(donation, campaign),
+        "amount": money(donation.amount),
+        "currency": donation.currency,
+        "time": _iso(donation.donated_at),
+        "test": donation.is_test,
+    }
+    message = public_message(donation, campaign)
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def _source_totals(campaign: Campaign, sources: list[Source]) -> dict[int, Decimal]:
+    """Each source's part of the total, counted once: reported or summed, never both."""
+    summed = dict(
+        Donation.objects.counted()
+        .for_campaign_window(campaign)
+        .values("source_id")
+        .annotate(total=Sum("amount"))
+        .values_list("source_id", "total")
+    )
+    parts = {}
+    for source in sources:
+        if source.counts_reported_total:
+            same_currency = source.reported_currency in ("", campaign.currency)
+            reported = source.reported_total or Decimal("0")
+            parts[source.pk] = reported if same_currency else Decimal("0")
+        else:
+            parts[source.pk] = summed.get(source.pk) or Decimal("0")
+    return parts
+
+
+def _donation_count(campaign: Campaign, sources: list[Source]) -> int:
+    summed_ids = [s.pk for s in sources if not s.counts_reported_total]
+    count = (
+        Donation.objects.counted()
+        .for_campaign_window(campaign)
+        .filter(source_id__in=summed_ids)
+        .count()
+    )
+    return count + sum(s.reported_count or 0 for s in sources if s.counts_reported_total)
+
+
+def _visible_name_filter(campaign: Campaign) -> Q:
+    visible = Q(anonymous=False, name_hidden=False) & ~Q(display_name="")
+    if campaign.hold_for_review:
+        visible &= Q(approved=True)
+    return visible
+
+
+def _top_donors(campaign: Campaign) -> list[dict]:
+    counted = Donation.objects.counted().for_campaign_window(campaign)
+    visible = _visible_name_filter(campaign)
+    blocked = campaign.blocked_word_list
+    named = (
+        counted.filter(visible)
+        .annotate(key=Lower("display_name"))
+        .values("key")
+        .annotate(total=Sum("amount"), count=Count("id"), name=Max("display_name"))
+        .order_by("-total", "key")[: TOP_DONORS + len(blocked)]
+    )
+    rows = [
+        {
+            "name": ANONYMOUS if _contains_blocked(r["name"], blocked) else r["name"],
+            "total": r["total"],
+            "donation_count": r["count"],
+        }
+        for r in named
+    ]
+    # Each hidden or anonymous gift stands alone as "Anonymous": grouping them by their real
+    # name would reveal that two gifts came from one person.
+    hidden = counted.exclude(visible).order_by("-amount", "id").values("amount")[:TOP_DONORS]
+    rows += [{"name": ANONYMOUS, "total": r["amount"], "donation_count": 1} for r in hidden]
+    rows.sort(key=lambda r: -r["total"])
+    return [{**r, "total": money(r["total"])} for r in rows[:TOP_DONORS]]
+
+
+def _entries(sources: Iterable[Source], kind: str) -> list[dict]:
+    ids = [s.pk for s in sources if s.show_on_leaderboard]
+    entries = LeaderboardEntry.objects.filter(source_id__in=ids, kind=kind, blocked=False).order_by(
+        "-raised", "name"
+    )[:LEADERBOARD_ROWS]
+    return [
+        {
+            "name": e.name,
+            "raised": money(e.raised),
+            "goal": money(e.goal) if e.goal is not None else None,
+            "url": e.url,
+            **({"team": e.team_name} if kind == EntryKind.FUNDRAISER and e.team_name else {}),
+        }
+        for e in entries
+    ]
+
+
+def _source_status(source: Source) -> str:
+    if source.status == SourceStatus.OK or source.status == SourceStatus.UNKNOWN:
+        return source.status
+    return "stale" if source.last_success_at else source.status
+
+
+def build_snapshot(campaign: Campaign | int | str) -> dict:
+    """The public snapshot of a campaign (by object, pk or slug), as plain JSON types."""
+    if not isinstance(campaign, Campaign):
+        lookup = {"pk": campaign} if isinstance(campaign, int) else {"slug": campaign}
+        campaign = Campaign.objects.get(**lookup)
+    sources = list(campaign.sources.filter(enabled=True))
+    parts = _source_totals(campaign, sources)
+    total = sum(parts.values(), Decimal("0"))
+    recent = (
+        Donation.objects.counted()
+        .for_campaign_window(campaign)
+        .order_by("-donated_at", "-id")[:RECENT]
+    )
+    return {
+        "slug": campaign.slug,
+        "name": campaign.name,
+        "currency": campaign.currency,
+        "goal": money(campaign.goal),
+        "total": money(total),
+        "donation_count": _donation_count(campaign, sources),
+        "progress": float(round(total / campaign.goal, 4)) if campaign.goal else 0.0,
+        "milestones": [money(Decimal(str(m))) for m in campaign.milestones or []],
+        "top_donors": _top_donors(campaign),
+        "fundraisers": _entries(sources, EntryKind.FUNDRAISER),
+        "teams": _entries(sources, EntryKind.TEAM),
+        "recent": [donation_payload(d, campaign) for d in recent],
+        "sources": [
+            {
+                "kind": s.kind,
+                "name": s.name,
+                "total": money(parts[s.pk]),
+                "status": _source_status(s),
+                "last_success_at": _iso(s.last_success_at),
+            }
+            for s in sources
+        ],
+        "version": campaign.version,
+        "updated_at": _iso(campaign.updated_at),
+    }
+
+
+def snapshot_message(snapshot: dict) -> str:
+    """The websocket text of a snapshot message, encoded once for every socket."""
+    return json.dumps({"type": "snapshot", "data": snapshot}, separators=(",", ":"))
+
+
+def read_snapshot_text(campaign_id: int) -> tuple[str | None, int]:
+    """(encoded snapshot message, version) read in a worker thread; (None, 0) if gone."""
+    close_old_connections()
+    try:
+        snapshot = build_snapshot(campaign_id)
+    except Campaign.DoesNotExist:
+        return None, 0
+    finally:
+        close_old_connections()
+    return snapshot_message(snapshot), snapshot["version"]

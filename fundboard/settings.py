@@ -1,0 +1,219 @@
+"""Fundboard settings, read from environment variables in this one module.
+
+Embedded defaults (nothing set): SQLite under ./var, the in-memory channel layer, and the
+ingestion running inside the web process. Production: set DATABASE_URL (PostgreSQL) and
+REDIS_URL (channel layer, Celery broker, locks), SECRET_KEY and ALLOWED_HOSTS.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DATA_DIR = Path(os.environ.get("FUNDBOARD_DATA_DIR", BASE_DIR / "var"))
+DEBUG = env_bool("DEBUG", False)
+# A fixed development key keeps the demo working out of the box; `check --deploy` flags it
+# and production must set SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-fundboard-development-key-change-me"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Namespaces every Redis key, channel and queue of this deployment (tests give each server
+# its own, so runs sharing one Redis never hear each other).
+REDIS_PREFIX = os.environ.get("FUNDBOARD_REDIS_PREFIX", "fundboard")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "fundboard.campaigns",
+    "fundboard.ingest",
+    "fundboard.live",
+    "fundboard.sync",
+    "fundboard.widgets",
+    "fundboard.dashboard",
+    "fundboard.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Widget pages opt out per view (they are meant to be framed); everything else is DENY.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fundboard.urls"
+ASGI_APPLICATION = "fundboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("FUNDBOARD_SQLITE_PATH", str(DATA_DIR / "fundboard.sqlite3")),
+            "OPTIONS": {
+                # The web server, the stream runner and the pollers share one file in
+                # embedded mode: WAL lets readers go on while one writer commits.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+
+if REDIS_URL:
+    # One group member per web process (the hub), so the pub/sub layer's fan-out is cheap
+    # and a killed process leaves no zombie member behind (its subscription dies with it).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if env_bool("FUNDBOARD_COLLECTED_STATIC", False):
+    STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+    # Production: `collectstatic` ran; serve compressed files with hashed names, cached forever.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+else:
+    # Embedded mode: no collectstatic step, WhiteNoise serves straight from the app folders.
+    STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = DEBUG
+
+# Security headers; the secure-cookie and HSTS settings switch on behind HTTPS.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+HTTPS = env_bool("FUNDBOARD_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("FUNDBOARD_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("FUNDBOARD_HSTS_SECONDS", "0" if not HTTPS else "31536000")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if env_bool("FUNDBOARD_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Celery (production pollers). Without REDIS_URL the same poll functions run on the
+# in-process scheduler of `manage.py serve` instead.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = f"{REDIS_PREFIX}.polls"
+CELERY_TASK_ACKS_LATE = False
+# Celery's Redis transport re-delivers unacknowledged tasks after visibility_timeout; keep it
+# longer than any poll can take (and the same for every worker) so nothing runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-polls": {
+        "task": "fundboard.sync.tasks.dispatch_due_polls",
+        "schedule": float(os.environ.get("FUNDBOARD_DISPATCH_EVERY", "1.0")),
+        # A dispatch queued during an outage is worthless later: expire it.
+        "options": {"expires": 5},
+    },
+}
+
+FUNDBOARD = {
+    # No source is polled more often than this, whatever its own interval says.
+    "POLL_FLOOR_SECONDS": float(os.environ.get("FUNDBOARD_POLL_FLOOR_SECONDS", "5")),
+    # Burst coalescing window for snapshots (every donation still gets its own event).
+    "COALESCE_SECONDS": float(os.environ.get("FUNDBOARD_COALESCE_MS", "100")) / 1000,
+    # Run stream runners and pollers inside `manage.py serve` (embedded mode).
+    "EMBEDDED_INGEST": env_bool("FUNDBOARD_EMBEDDED_INGEST", not REDIS_URL),
+    "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),
+}
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "fundboard.ops.logging.RedactSecretsFilter"}},
+    "formatters": {"keyvalue": {"()": "fundboard.ops.logging.KeyValueFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "keyvalue",
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # httpx logs every request URL at INFO, and a P2P key travels in the query string.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}

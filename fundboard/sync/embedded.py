@@ -1,0 +1,27 @@
+"""Embedded mode: the stream runners and the poll scheduler inside the web process.
+
+`manage.py serve` starts this on daphne's own event loop when FUNDBOARD_EMBEDDED_INGEST is
+on (the default without REDIS_URL), so the in-memory channel layer reaches the sockets and
+the demo needs no other service. In production the same code runs as `runstreams` and the
+pollers on Celery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fundboard.live.broadcast import broadcaster
+
+from .scheduler import run_poll_scheduler
+from .stream import run_stream_sources
+
+__all__ = ["run_embedded_ingest"]
+
+log = logging.getLogger("fundboard.sync")
+
+
+async def run_embedded_ingest(stop: asyncio.Event) -> None:
+    broadcaster.bind(asyncio.get_running_loop())
+    log.info("embedded ingest started (stream runners and poll scheduler in this process)")
+    await asyncio.gather(run_stream_sources(stop), run_poll_scheduler(stop))

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test area: the sandbox over real HTTP and real Fundboard servers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from fundboard.sandbox.app import Sandbox
+from fundboard.sandbox.server import SandboxServer
+
+from .support import FundboardServer, postgres_url, redis_url
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """A test database of this run's own, so runs sharing one PostgreSQL never collide."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql"):
+        database.setdefault("TEST", {})["NAME"] = f"test_fundboard_{os.getpid()}"
+
+
+@pytest.fixture
+def sandbox_server():
+    """The imitation platforms on a loopback port, fresh for each test (no generator)."""
+    with SandboxServer(Sandbox(rate=0.0, seed=1)) as server:
+        yield server
+
+
+@pytest.fixture
+def fundboard_server(tmp_path):
+    """A factory: `fundboard_server(toml)` starts `manage.py serve` on its own database."""
+    servers: list[FundboardServer] = []
+
+    def start(campaigns_toml: str = "", *, start: bool = True, **kwargs) -> FundboardServer:
+        server_dir = tmp_path / f"server{len(servers)}"
+        server_dir.mkdir()
+        server = FundboardServer(server_dir, campaigns_toml, **kwargs)
+        servers.append(server)
+        return server.start() if start else server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    if postgres_url() and redis_url():
+        return
+    skip = pytest.mark.skip(
+        reason="integration: set FUNDBOARD_TEST_POSTGRES_URL and FUNDBOARD_TEST_REDIS_URL "
+        "(./dev test does)"
+    )
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,246 @@
+"""Shared test machinery: a real Fundboard server in a subprocess, a websocket client, waits.
+
+`FundboardServer` runs `manage.py serve` (daphne, plus embedded ingestion) against its own
+database: a fresh SQLite file, or a fresh PostgreSQL database when FUNDBOARD_TEST_POSTGRES_URL
+is set (with REDIS_URL then, the channels_redis layer). Tests talk to it over real HTTP and
+real websockets, exactly as a browser or an overlay does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+from websockets.sync.client import ClientConnection, connect
+
+from fundboard.sandbox.server import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+__all__ = [
+    "REPO",
+    "FundboardServer",
+    "LiveClient",
+    "wait_for",
+    "postgres_url",
+    "redis_url",
+]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+    """Poll `predicate` until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def postgres_url() -> str:
+    return os.environ.get("FUNDBOARD_TEST_POSTGRES_URL", "")
+
+
+def redis_url() -> str:
+    return os.environ.get("FUNDBOARD_TEST_REDIS_URL", "")
+
+
+class _Database:
+    """A fresh database for one server: a SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, tmp: Path, use_postgres: bool):
+        self.tmp = tmp
+        self.pg_name = None
+        if use_postgres:
+            self.admin_url = postgres_url()
+            self.pg_name = f"fb_test_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+
+    def env(self) -> dict[str, str]:
+        if self.pg_name:
+            base = self.admin_url.rsplit("/", 1)[0]
+            return {"DATABASE_URL": f"{base}/{self.pg_name}"}
+        return {"DATABASE_URL": "", "FUNDBOARD_SQLITE_PATH": str(self.tmp / "fundboard.sqlite3")}
+
+    def drop(self) -> None:
+        if self.pg_name:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+class FundboardServer:
+    """`manage.py serve` in a subprocess with its own database and port."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        campaigns_toml: str = "",
+        *,
+        extra_env: dict[str, str] | None = None,
+        use_postgres: bool | None = None,
+        ingest: bool = True,
+    ):
+        self.tmp = tmp
+        self.port = free_port()
+        use_postgres = bool(postgres_url()) if use_postgres is None else use_postgres
+        self.database = _Database(tmp, use_postgres)
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "fundboard.settings",
+            "FUNDBOARD_DATA_DIR": str(tmp),
+            "PYTHONUNBUFFERED": "1",
+            **self.database.env(),
+            "FUNDBOARD_REDIS_PREFIX": f"fbtest{uuid.uuid4().hex[:10]}",
+        }
+        self.env.pop("REDIS_URL", None)
+        if use_postgres and redis_url():
+            self.env["REDIS_URL"] = redis_url()
+        self.env.update(extra_env or {})
+        self.ingest = ingest
+        self.process: subprocess.Popen | None = None
+        self.log_path = tmp / f"serve-{self.port}.log"
+        self.manage("migrate", "-v0")
+        if campaigns_toml:
+            self.load(campaigns_toml)
+
+    # --- management commands against the same database -------------------------------------
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def load(self, campaigns_toml: str) -> None:
+        path = self.tmp / f"campaigns-{uuid.uuid4().hex[:6]}.toml"
+        path.write_text(campaigns_toml)
+        self.manage("loadcampaigns", str(path))
+
+    def shell(self, code: str) -> str:
+        """Run Python in a Django shell against this server's database; returns stdout."""
+        return self.manage("shell", "-c", code).stdout
+
+    # --- the server process ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FundboardServer:
+        args = [sys.executable, str(REPO / "manage.py"), "serve", "--port", str(self.port)]
+        args.append("--ingest" if self.ingest else "--no-ingest")
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child's lifetime)
+        self.process = subprocess.Popen(args, env=self.env, cwd=REPO, stdout=log, stderr=log)
+        wait_for(self._answers, timeout=30, interval=0.1)
+        return self
+
+    def _answers(self) -> bool:
+        if self.process and self.process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{self.log()}")
+        try:
+            return httpx.get(self.url + "/admin/login/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def close(self) -> None:
+        self.stop()
+        self.database.drop()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # --- what viewers see --------------------------------------------------------------------
+
+    def snapshot(self, slug: str) -> dict:
+        response = httpx.get(f"{self.url}/api/v1/campaigns/{slug}", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def total(self, slug: str) -> str:
+        return self.snapshot(slug)["total"]
+
+    def live_client(self, slug: str) -> LiveClient:
+        return LiveClient(f"ws://127.0.0.1:{self.port}/ws/campaigns/{slug}", origin=self.url)
+
+
+class LiveClient:
+    """A real websocket client that keeps every message it receives."""
+
+    def __init__(self, url: str, origin: str):
+        self.connection: ClientConnection = connect(url, origin=origin, open_timeout=10).__enter__()
+        self.messages: list[dict] = []
+
+    def receive(self, timeout: float = 10.0) -> dict:
+        message = json.loads(self.connection.recv(timeout=timeout))
+        self.messages.append(message)
+        return message
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
+        """Read messages until one matches (messages read on the way are kept)."""
+        for message in self.messages:
+            if predicate(message):
+                return message
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no matching message within {timeout}s; got {self.messages[-5:]}"
+                )
+            try:
+                message = self.receive(timeout=remaining)
+            except TimeoutError:
+                continue
+            if predicate(message):
+                return message
+
+    def wait_for_total(self, total: str, timeout: float = 10.0) -> dict:
+        return self.wait_for(
+            lambda m: m["type"] == "snapshot" and m["data"]["total"] == total, timeout
+        )
+
+    def of_type(self, message_type: str) -> list[dict]:
+        return [m for m in self.messages if m["type"] == message_type]
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> LiveClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
