@@ -149,6 +149,10 @@ class Source(models.Model):
     reported_currency = models.CharField(max_length=3, blank=True)
     reported_goal = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
 
+    # --- staff requests, picked up by the scheduler / stream supervisor on their next scan ---
+    poll_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reconnect_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # --- sync cursors ---
     etags = models.JSONField(default=dict, blank=True, editable=False)
     last_event_id = models.CharField(max_length=200, blank=True, editable=False)
