@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign, Source, SourceStatus
+from fundboard.ops import metrics
 from fundboard.ops.logging import redact
 from fundboard.providers.errors import AuthError, PermissionDenied, RateLimited
 from fundboard.providers.records import DonationRecord, EntryRecord, PollResult, TotalsRecord
@@ -140,6 +141,8 @@ def ingest_donations(source_id: int, records: Sequence[DonationRecord]) -> Inges
             campaign = source.campaign
             campaign.bump_version()
             _announce(campaign, outcome)
+    if added:
+        metrics.DONATIONS_INGESTED.labels(source.campaign.slug, source.pk).inc(len(added))
     for donation in added:
         log.info(
             "ingested donation campaign=%s source=%s upstream_id=%s amount=%s %s%s",
@@ -196,6 +199,8 @@ def remove_donations(source_id: int, upstream_ids: Iterable[str]) -> IngestOutco
             campaign = source.campaign
             campaign.bump_version()
             _announce(campaign, outcome)
+    if removed:
+        metrics.DONATIONS_REMOVED.labels(source.campaign.slug, source.pk).inc(len(removed))
     for donation in removed:
         log.info(
             "removed donation campaign=%s source=%s upstream_id=%s",
@@ -390,6 +395,7 @@ def record_rejection(source_id: int, reason: str) -> None:
     """A record was rejected: say why in the log and on the source's health."""
     source = Source.objects.select_related("campaign").get(pk=source_id)
     reason = redact(reason, source.api_key)[:500]
+    metrics.DONATIONS_REJECTED.labels(source.campaign.slug, source.pk).inc()
     log.warning(
         "rejected record campaign=%s source=%s reason=%s", source.campaign.slug, source.pk, reason
     )

@@ -48,8 +48,14 @@ def _encode(message_type: str, data: dict) -> str:
 
 
 def _layer_message(text: str, kind: str, version: int) -> dict:
-    # Plain types only: channels_redis encodes with msgpack.
-    return {"type": "campaign.message", "text": text, "kind": kind, "version": version}
+    # Plain types only: channels_redis encodes with msgpack. `sent_at` measures the delay.
+    return {
+        "type": "campaign.message",
+        "text": text,
+        "kind": kind,
+        "version": version,
+        "sent_at": time.time(),
+    }
 
 
 class LiveBroadcaster:

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from fundboard.campaigns.models import Campaign
+from fundboard.ops import metrics
 
 from .broadcast import campaign_group
 from .hub import Outbox, get_hub
@@ -46,6 +47,7 @@ class CampaignConsumer(AsyncWebsocketConsumer):
             return
         self.campaign_id = campaign_id
         await self.accept()
+        metrics.OPEN_WEBSOCKETS.inc()
         self.outbox = Outbox()
         self.group = campaign_group(campaign_id)
         self.writer = asyncio.create_task(self._write())
@@ -67,6 +69,7 @@ class CampaignConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         if self.group and self.outbox:
+            metrics.OPEN_WEBSOCKETS.dec()
             await get_hub().leave(self.group, self.outbox)
         if self.writer:
             self.writer.cancel()

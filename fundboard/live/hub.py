@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+
+from fundboard.ops import metrics
 
 from .snapshot import read_snapshot_text
 
@@ -133,6 +136,8 @@ class CampaignHub:
 
     def dispatch(self, feed: _Feed, message: dict) -> None:
         text, kind, version = message["text"], message.get("kind"), message.get("version", 0)
+        if "sent_at" in message:
+            metrics.BROADCAST_DELAY.observe(max(0.0, time.time() - message["sent_at"]))
         if kind == "snapshot":
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
