@@ -22,6 +22,22 @@ def django_db_modify_db_settings():
         database.setdefault("TEST", {})["NAME"] = f"test_fundboard_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def close_worker_thread_connections(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that worker threads (snapshot
+    reads of the broadcaster and hub) left open, or PostgreSQL refuses to drop it."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def sandbox_server():
     """The imitation platforms on a loopback port, fresh for each test (no generator)."""

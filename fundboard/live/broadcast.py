@@ -76,6 +76,7 @@ class LiveBroadcaster:
         """Use an async process's own running loop (call from that loop at start-up)."""
         with self._lock:
             self._loop, self._owner_pid = loop, os.getpid()
+            self._pending.clear()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
