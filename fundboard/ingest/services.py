@@ -32,6 +32,7 @@ __all__ = [
     "record_success",
     "record_failure",
     "record_rejection",
+    "record_drift",
     "status_for_error",
 ]
 
@@ -403,3 +404,12 @@ def record_rejection(source_id: int, reason: str) -> None:
         source,
         {"rejected_records": source.rejected_records + 1, "last_rejection": reason},
     )
+
+
+def record_drift(source_id: int, drift: str) -> None:
+    """What reconciliation found: upstream's own totals disagree with ours ("" clears it)."""
+    source = Source.objects.select_related("campaign").get(pk=source_id)
+    drift = redact(drift, source.api_key)[:500]
+    if drift and drift != source.drift:
+        log.warning("drift campaign=%s source=%s drift=%s", source.campaign.slug, source.pk, drift)
+    _save_health(source, {"drift": drift})
