@@ -1,24 +1,196 @@
-"""Public widget pages (first version: the thermometer)."""
+"""Public widget pages under /c/<slug>/ and the campaign's index of them.
 
+Each page is rendered from the same snapshot the socket sends (`build_snapshot`), so it is
+right at first paint; the snapshot is also embedded (json_script) for `live.js`, which keeps
+the page live from then on.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
 
 from fundboard.campaigns.models import Campaign
 from fundboard.live.snapshot import build_snapshot
 
+from .framing import widget_csp
+from .money import format_money, money_parts, percent
+from .theme import FONTS, SOUNDS, WIDGETS, WidgetOptions, parse_options
 
-def campaign_index(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
-    return render(request, "widgets/index.html", {"campaign": campaign})
+__all__ = ["campaign_index", "widget_page"]
+
+# Default heights for embeds before the page reports its own (iframe snippet, px).
+EMBED_HEIGHTS = {
+    "thermometer": 190,
+    "leaderboard": 420,
+    "top-donors": 420,
+    "ticker": 64,
+    "alerts": 260,
+}
+
+
+def _decimal(value) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal("0")
+
+
+def _milestones(snapshot: dict, money) -> list[dict]:
+    goal, total = _decimal(snapshot["goal"]), _decimal(snapshot["total"])
+    marks = []
+    for amount in snapshot.get("milestones", []):
+        value = _decimal(amount)
+        if goal <= 0 or value <= 0 or value > goal:
+            continue  # only amounts inside the bar can be marked on it
+        marks.append(
+            {
+                "amount": amount,
+                "label": money(amount),
+                "left": f"{value / goal * 100:.2f}",
+                "reached": total >= value,
+            }
+        )
+    return marks
+
+
+def _thermometer(snapshot: dict, options: WidgetOptions, money) -> dict:
+    progress = percent(snapshot["progress"])
+    return {
+        "percent": progress,
+        "fill": min(progress, 100),
+        "goal_reached": _decimal(snapshot["goal"]) > 0 and progress >= 100,
+        "goal_text": money(snapshot["goal"]),
+        "milestones": _milestones(snapshot, money),
+    }
+
+
+def _rows(entries: list[dict], amount_key: str, options: WidgetOptions, money) -> list[dict]:
+    rows = []
+    for rank, entry in enumerate(entries[: options.rows], start=1):
+        goal = _decimal(entry.get("goal")) if entry.get("goal") else Decimal("0")
+        raised = _decimal(entry[amount_key])
+        rows.append(
+            {
+                "rank": rank,
+                "name": entry["name"],
+                "amount": money(entry[amount_key]),
+                "goal_percent": min(100, int(raised / goal * 100)) if goal > 0 else None,
+                "count": entry.get("donation_count"),
+            }
+        )
+    return rows
+
+
+def _ticker(snapshot: dict, options: WidgetOptions, money) -> list[dict]:
+    return [
+        {
+            "name": item["name"],
+            "amount": money(item["amount"], item["currency"]),
+            "message": item.get("message", "") if options.messages else "",
+        }
+        for item in snapshot["recent"][: options.rows]
+    ]
+
+
+def _widget_context(widget: str, snapshot: dict, options: WidgetOptions) -> dict:
+    currency = snapshot["currency"]
+
+    def money(value, code: str = currency) -> str:
+        return format_money(
+            value, code, decimals=options.decimals, display=options.currency_display
+        )
+
+    context = {}
+    if widget == "thermometer":
+        context["thermometer"] = _thermometer(snapshot, options, money)
+        context["total_parts"] = money_parts(
+            snapshot["total"], currency, decimals=options.decimals, display=options.currency_display
+        )
+    elif widget == "leaderboard":
+        entries = snapshot["teams" if options.board == "teams" else "fundraisers"]
+        context["rows"] = _rows(entries, "raised", options, money)
+    elif widget == "top-donors":
+        context["rows"] = _rows(snapshot["top_donors"], "total", options, money)
+    elif widget == "ticker":
+        context["items"] = _ticker(snapshot, options, money)
+    return context
+
+
+def _with_widget_headers(response, campaign: Campaign, request):
+    response["Content-Security-Policy"] = widget_csp(campaign, request.get_host())
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @xframe_options_exempt
-def thermometer(request, slug):
+@require_GET
+def widget_page(request, slug: str, widget: str):
+    if widget not in WIDGETS:
+        raise Http404("No such widget")
     campaign = get_object_or_404(Campaign, slug=slug)
+    options = parse_options(request.GET)
     snapshot = build_snapshot(campaign)
-    overlay = request.GET.get("overlay") == "1"
-    return render(
-        request,
-        "widgets/thermometer.html",
-        {"campaign": campaign, "snapshot": snapshot, "overlay": overlay},
-    )
+    context = {
+        "campaign": campaign,
+        "widget": widget,
+        "widget_title": WIDGETS[widget],
+        "options": options,
+        "css_variables": options.css_variables(),
+        "snapshot": snapshot,
+        "config": {**options.client_config(), "widget": widget, "slug": campaign.slug},
+        **_widget_context(widget, snapshot, options),
+    }
+    if options.sound != "none":
+        context["config"]["sound_url"] = static(SOUNDS[options.sound])
+    response = render(request, f"widgets/{widget.replace('-', '_')}.html", context)
+    return _with_widget_headers(response, campaign, request)
+
+
+def _embed_links(request, campaign: Campaign, options: WidgetOptions) -> list[dict]:
+    base = request.build_absolute_uri(f"/c/{campaign.slug}/")
+    script_src = request.build_absolute_uri(static("fundboard/embed.js"))
+    pairs = options.query_pairs()
+    links = []
+    for widget, title in WIDGETS.items():
+        query = options.query_string(overlay=False)
+        overlay_query = options.query_string(overlay=True)
+        url = f"{base}{widget}" + (f"?{query}" if query else "")
+        links.append(
+            {
+                "widget": widget,
+                "title": title,
+                "path": f"{widget}" + (f"?{query}" if query else ""),
+                "url": url,
+                "overlay_url": f"{base}{widget}?{overlay_query}",
+                "height": EMBED_HEIGHTS[widget],
+                "script_src": script_src,
+                # The script embed passes the same options as data-* attributes.
+                "data_pairs": [(key.replace("_", "-"), value) for key, value in pairs],
+            }
+        )
+    return links
+
+
+@require_GET
+def campaign_index(request, slug: str):
+    """Every widget of a campaign with its overlay URL and embed snippets (not frameable)."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    options = parse_options(request.GET)
+    snapshot = build_snapshot(campaign)
+    context = {
+        "campaign": campaign,
+        "snapshot": snapshot,
+        "options": options,
+        "total_text": format_money(snapshot["total"], snapshot["currency"]),
+        "goal_text": format_money(snapshot["goal"], snapshot["currency"]),
+        "links": _embed_links(request, campaign, options),
+        "fonts": list(FONTS),
+        "sounds": list(SOUNDS),
+    }
+    return render(request, "widgets/index.html", context)

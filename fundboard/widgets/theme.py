@@ -1,0 +1,228 @@
+"""Widget options from the query string, validated against allow-lists.
+
+Streamers theme a widget by editing its URL (`?bar=%23ff6600&font=rounded&overlay=1`).
+Every value is checked here against a regex, a range or a fixed list; anything else falls
+back to the default. Only values that passed go into the page (as CSS custom properties and
+as a JSON config for the script), so nothing from the query string can add markup or CSS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+__all__ = [
+    "FONTS",
+    "NAMED_COLOURS",
+    "SOUNDS",
+    "WIDGETS",
+    "WidgetOptions",
+    "parse_options",
+]
+
+# The widgets a campaign has, in the order the index page lists them.
+WIDGETS = {
+    "thermometer": "Thermometer",
+    "leaderboard": "Leaderboard",
+    "top-donors": "Top donors",
+    "ticker": "Ticker",
+    "alerts": "Alerts",
+}
+
+HEX_COLOUR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+# A short list is enough for people who type colours by hand; anything else is hex.
+NAMED_COLOURS = {
+    "white": "#ffffff",
+    "black": "#000000",
+    "red": "#d1242f",
+    "orange": "#f97316",
+    "yellow": "#facc15",
+    "gold": "#eab308",
+    "green": "#1a7f37",
+    "teal": "#0d9488",
+    "blue": "#0969da",
+    "purple": "#8250df",
+    "pink": "#db2777",
+    "gray": "#6e7781",
+    "transparent": "transparent",
+}
+
+# Font stacks (family names the page may ask for); emoji fonts last so emoji names render.
+_EMOJI = '"Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", sans-serif'
+FONTS = {
+    "system": f'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial, {_EMOJI}',
+    "sans": f'"Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", {_EMOJI}',
+    "serif": 'Georgia, "Times New Roman", "Noto Serif", "DejaVu Serif", serif',
+    "mono": f'ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", {_EMOJI}',
+    "rounded": f'ui-rounded, "SF Pro Rounded", "Nunito", "Varela Round", {_EMOJI}',
+    "condensed": f'"Roboto Condensed", "Arial Narrow", "DejaVu Sans Condensed", {_EMOJI}',
+    "impact": f'Impact, Haettenschweiler, "Arial Black", "DejaVu Sans", {_EMOJI}',
+}
+
+SOUNDS = {"none": "", "chime": "fundboard/sounds/chime.wav", "coin": "fundboard/sounds/coin.wav"}
+
+# BCP 47 language tags as browsers accept them (language, script, region, variants).
+LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
+CURRENCY_DISPLAYS = ("symbol", "narrowSymbol", "code", "name")
+BOARDS = ("fundraisers", "teams")
+TRUE_WORDS = {"1", "true", "yes", "on", "show"}
+FALSE_WORDS = {"0", "false", "no", "off", "hide"}
+
+
+@dataclass(frozen=True)
+class WidgetOptions:
+    """Validated options of one widget page; the defaults are the default theme."""
+
+    overlay: bool = False
+    text: str = ""  # colours: "" means "the theme's default for this mode"
+    bar: str = ""
+    background: str = ""
+    font: str = "system"
+    size: int = 18  # base font size, px
+    rows: int = 10
+    locale: str = "en-US"
+    currency_display: str = "symbol"
+    decimals: bool = True
+    messages: bool = True
+    amounts: bool = True
+    title: bool = True
+    board: str = "fundraisers"
+    duration: float = 6.0  # alert seconds on screen
+    sound: str = "chime"
+    volume: int = 50
+    min_amount: str = "0"
+    speed: int = 60  # ticker pixels per second
+
+    # --- what the page uses ----------------------------------------------------------------
+
+    def css_variables(self) -> str:
+        """Custom properties for the page's <style> (only validated values reach here)."""
+        pairs = {
+            "--fb-text": self.text,
+            "--fb-bar": self.bar,
+            "--fb-bg": self.background,
+            "--fb-font": FONTS[self.font],
+            "--fb-size": f"{self.size}px",
+            "--fb-speed": f"{self.speed}",
+        }
+        return ";".join(f"{name}:{value}" for name, value in pairs.items() if value)
+
+    def client_config(self) -> dict:
+        """What the script needs (json_script escapes it for the page)."""
+        config = asdict(self)
+        config["sound_url"] = SOUNDS[self.sound]
+        return config
+
+    def query_pairs(self, **changes) -> list[tuple[str, str]]:
+        """The non-default options as (query name, value) pairs, for links and embeds."""
+        options = {**asdict(self), **changes}
+        defaults = asdict(WidgetOptions())
+        pairs = []
+        for name, value in options.items():
+            if value == defaults[name]:
+                continue
+            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+            pairs.append((QUERY_NAMES.get(name, name), text))
+        return pairs
+
+    def query_string(self, **changes) -> str:
+        return urlencode(self.query_pairs(**changes))
+
+
+# Query-string names that differ from the field names.
+QUERY_NAMES = {
+    "background": "bg",
+    "currency_display": "currency_display",
+    "min_amount": "min",
+}
+
+
+def _colour(value: str | None) -> str:
+    if not value:
+        return ""
+    value = value.strip()
+    if value.lower() in NAMED_COLOURS:
+        return NAMED_COLOURS[value.lower()]
+    if HEX_COLOUR.match(value):
+        return "#" + value.lstrip("#").lower()
+    return ""
+
+
+def _int(value: str | None, low: int, high: int, default: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    return number if low <= number <= high else default
+
+
+def _float(value: str | None, low: float, high: float, default: float) -> float:
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    return number if low <= number <= high else default
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return default
+
+
+def _choice(value: str | None, allowed, default: str) -> str:
+    return value if value in allowed else default
+
+
+def _amount(value: str | None) -> str:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return "0"
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1000000000"):
+        return "0"
+    return format(amount.normalize(), "f")
+
+
+def _locale(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if len(value) <= 35 and LOCALE.match(value) else WidgetOptions.locale
+
+
+def parse_options(query) -> WidgetOptions:
+    """Validated options from a QueryDict (or any mapping of strings)."""
+    get = query.get
+    defaults = WidgetOptions()
+    return WidgetOptions(
+        overlay=_bool(get("overlay"), False),
+        text=_colour(get("text")),
+        bar=_colour(get("bar")),
+        background=_colour(get("bg") or get("background")),
+        font=_choice(get("font"), FONTS, defaults.font),
+        size=_int(get("size"), 10, 96, defaults.size),
+        rows=_int(get("rows") or get("limit"), 1, 25, defaults.rows),
+        locale=_locale(get("locale")),
+        currency_display=_choice(
+            get("currency_display"), CURRENCY_DISPLAYS, defaults.currency_display
+        ),
+        decimals=_bool(get("decimals"), True),
+        messages=_bool(get("messages"), True),
+        amounts=_bool(get("amounts"), True),
+        title=_bool(get("title"), True),
+        board=_choice(get("board"), BOARDS, defaults.board),
+        duration=_float(get("duration"), 1.0, 120.0, defaults.duration),
+        sound=_choice(get("sound"), SOUNDS, defaults.sound),
+        volume=_int(get("volume"), 0, 100, defaults.volume),
+        min_amount=_amount(get("min")) if get("min") else "0",
+        speed=_int(get("speed"), 10, 600, defaults.speed),
+    )
+
+
+OPTION_NAMES = [f.name for f in fields(WidgetOptions)]

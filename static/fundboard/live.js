@@ -1,0 +1,577 @@
+/* Fundboard live client: one dependency-free script shared by every widget page.
+ *
+ * The server renders the first state; this script keeps it live. It reads the embedded
+ * snapshot (#fb-snapshot) and options (#fb-config), connects to /ws/campaigns/<slug>,
+ * applies `snapshot`, `donation` and `donation_removed` messages, reconnects with capped
+ * backoff and jitter, resyncs when a version gap shows, and polls the JSON snapshot when
+ * websockets are blocked. Everything a donor typed is set with textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var doc = document;
+  var root = doc.documentElement;
+
+  function byId(id) { return doc.getElementById(id); }
+  function readJSON(id) {
+    var el = byId(id);
+    try { return el ? JSON.parse(el.textContent) : null; } catch (e) { return null; }
+  }
+  function el(tag, className, text) {
+    var node = doc.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var config = readJSON("fb-config") || {};
+  var firstSnapshot = readJSON("fb-snapshot");
+  var motionQuery = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+  function reducedMotion() { return !!(motionQuery && motionQuery.matches); }
+
+  /* ---------------------------------------------------------------- money and numbers --- */
+
+  function MoneyFormat(locale, display, decimals) {
+    var cache = {};
+    function formatter(currency) {
+      var key = currency || "XXX";
+      if (!cache[key]) {
+        var options = { style: "currency", currency: key, currencyDisplay: display || "symbol" };
+        if (!decimals) { options.minimumFractionDigits = 0; options.maximumFractionDigits = 0; }
+        try {
+          cache[key] = new Intl.NumberFormat(locale, options);
+        } catch (e) {
+          try { cache[key] = new Intl.NumberFormat("en-US", options); } catch (e2) {
+            cache[key] = new Intl.NumberFormat("en-US", { minimumFractionDigits: decimals ? 2 : 0 });
+          }
+        }
+      }
+      return cache[key];
+    }
+    var NUMBER_PARTS = { integer: 1, group: 1, decimal: 1, fraction: 1, minusSign: 1 };
+    // Splits "$1,234.50" / "1.234,50 €" into prefix, number and suffix, so the number alone
+    // can count up while the currency sign stays put wherever the locale places it.
+    function parts(value, currency) {
+      var all = formatter(currency).formatToParts(value);
+      var first = -1, last = -1;
+      for (var i = 0; i < all.length; i++) {
+        if (NUMBER_PARTS[all[i].type]) { if (first < 0) first = i; last = i; }
+      }
+      function join(list) { return list.map(function (p) { return p.value; }).join(""); }
+      return { prefix: join(all.slice(0, first)), number: join(all.slice(first, last + 1)), suffix: join(all.slice(last + 1)) };
+    }
+    function text(value, currency) { return formatter(currency).format(value); }
+    return { parts: parts, text: text };
+  }
+
+  function safeLocale(locale) {
+    try { new Intl.NumberFormat(locale); return locale; } catch (e) { return "en-US"; }
+  }
+  var locale = safeLocale(config.locale || "en-US");
+  var money = MoneyFormat(locale, config.currency_display, config.decimals !== false);
+  var integers = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  var percents = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+
+  function toNumber(value) { var n = parseFloat(value); return isFinite(n) ? n : 0; }
+
+  // Counts a number from `from` to `to` (ease-out), calling draw(value, done). A timer
+  // finishes the count even where animation frames are paused (hidden tabs, OBS scenes).
+  function countUp(from, to, duration, draw) {
+    if (reducedMotion() || from === to || duration <= 0) { draw(to, true); return function () {}; }
+    var start = null, finished = false, frame = 0;
+    function finish() { if (!finished) { finished = true; cancelAnimationFrame(frame); draw(to, true); } }
+    function step(now) {
+      if (finished) return;
+      if (start === null) start = now;
+      var t = Math.min(1, (now - start) / duration);
+      if (t >= 1) { finish(); return; }
+      draw(from + (to - from) * (1 - Math.pow(1 - t, 3)), false);
+      frame = requestAnimationFrame(step);
+    }
+    frame = requestAnimationFrame(step);
+    var timer = setTimeout(finish, duration + 200);
+    return function cancel() { finished = true; cancelAnimationFrame(frame); clearTimeout(timer); };
+  }
+
+  /* ------------------------------------------------------------ polite announcements --- */
+
+  // Screen readers hear the latest total at most every 15 s, never a flood in a burst.
+  var announcer = (function () {
+    var region = byId("fb-announce"), last = 0, pending = null, timer = 0, GAP = 15000;
+    function flush() { timer = 0; last = Date.now(); if (region && pending) region.textContent = pending; pending = null; }
+    return function announce(message) {
+      pending = message;
+      if (timer) return;
+      var wait = Math.max(0, last + GAP - Date.now());
+      timer = setTimeout(flush, wait);
+    };
+  })();
+
+  /* ------------------------------------------------------------------- celebrations --- */
+
+  var CONFETTI = ["#f94144", "#f3722c", "#f9c74f", "#90be6d", "#43aa8b", "#577590", "#c77dff"];
+  function confetti(host) {
+    if (reducedMotion() || !host.animate) return;
+    var layer = el("div");
+    layer.setAttribute("aria-hidden", "true");
+    layer.style.cssText = "position:fixed;inset:0;pointer-events:none;overflow:hidden;z-index:10";
+    doc.body.appendChild(layer);
+    for (var i = 0; i < 36; i++) {
+      var bit = el("span");
+      var size = 6 + Math.random() * 6;
+      bit.style.cssText = "position:absolute;top:-12px;width:" + size + "px;height:" + size * 0.5 + "px;left:" +
+        Math.random() * 100 + "%;background:" + CONFETTI[i % CONFETTI.length] + ";border-radius:2px";
+      layer.appendChild(bit);
+      bit.animate(
+        [{ transform: "translate(0,0) rotate(0)" },
+         { transform: "translate(" + (Math.random() * 80 - 40) + "px," + (window.innerHeight + 40) + "px) rotate(" + Math.random() * 720 + "deg)" }],
+        { duration: 1400 + Math.random() * 1200, easing: "cubic-bezier(.2,.6,.4,1)", delay: Math.random() * 300, fill: "forwards" });
+    }
+    setTimeout(function () { layer.remove(); }, 3000);
+  }
+
+  /* -------------------------------------------------------------------- thermometer --- */
+
+  function Thermometer() {
+    var section = doc.querySelector(".fb-thermo");
+    var totalEl = byId("total");
+    var prefixEl = doc.querySelector('.fb-cur[data-part="prefix"]');
+    var suffixEl = doc.querySelector('.fb-cur[data-part="suffix"]');
+    var bar = byId("bar"), fill = byId("fill"), goalEl = byId("goal");
+    var percentEl = byId("percent"), countEl = byId("count"), countLabel = byId("count-label");
+    var badge = byId("goal-badge"), celebration = byId("celebration");
+    var shownTotal = toNumber(totalEl.getAttribute("data-value"));
+    var shownCount = toNumber(countEl.textContent.replace(/[^0-9]/g, ""));
+    var lastTotal = null, milestoneKey = "", stopTotal = function () {}, stopCount = function () {}, hideTimer = 0;
+
+    function drawTotal(value, currency, exact) {
+      var p = money.parts(exact, currency);
+      if (value !== null) p.number = money.parts(value, currency).number;
+      prefixEl.textContent = p.prefix;
+      totalEl.textContent = p.number;
+      suffixEl.textContent = p.suffix;
+    }
+
+    function drawMilestones(snapshot, total) {
+      var goal = toNumber(snapshot.goal);
+      var key = goal + "|" + (snapshot.milestones || []).join(",") + "|" + snapshot.currency;
+      if (key !== milestoneKey) {
+        milestoneKey = key;
+        bar.querySelectorAll(".fb-milestone").forEach(function (m) { m.remove(); });
+        (snapshot.milestones || []).forEach(function (amount) {
+          var value = toNumber(amount);
+          if (goal <= 0 || value <= 0 || value > goal) return;
+          var mark = el("div", "fb-milestone");
+          mark.style.left = (value / goal * 100).toFixed(2) + "%";
+          mark.setAttribute("data-amount", amount);
+          mark.appendChild(el("span", "fb-milestone-label fb-amount", money.text(amount, snapshot.currency)));
+          bar.appendChild(mark);
+        });
+      }
+      bar.querySelectorAll(".fb-milestone").forEach(function (m) {
+        m.classList.toggle("is-reached", total >= toNumber(m.getAttribute("data-amount")));
+      });
+    }
+
+    function celebrate(message) {
+      celebration.textContent = message;
+      celebration.hidden = false;
+      clearTimeout(hideTimer);
+      hideTimer = setTimeout(function () { celebration.hidden = true; }, 8000);
+      confetti(section);
+    }
+
+    function crossings(snapshot, before, after) {
+      if (before === null || after <= before) return;
+      var goal = toNumber(snapshot.goal);
+      if (goal > 0 && before < goal && after >= goal) { celebrate("\uD83C\uDF89 Goal reached! Thank you!"); return; }
+      var crossed = (snapshot.milestones || []).map(toNumber).filter(function (m) { return before < m && after >= m; });
+      if (crossed.length) {
+        celebrate("\uD83C\uDF89 Milestone reached: " + money.text(Math.max.apply(null, crossed), snapshot.currency));
+      }
+    }
+
+    function render(snapshot) {
+      var currency = snapshot.currency, total = toNumber(snapshot.total), goal = toNumber(snapshot.goal);
+      stopTotal();
+      stopTotal = countUp(shownTotal, total, 1200, function (value, done) {
+        shownTotal = value;
+        drawTotal(done ? null : value, currency, snapshot.total);
+      });
+      totalEl.setAttribute("data-value", snapshot.total);
+      goalEl.textContent = money.text(snapshot.goal, currency);
+      var whole = Math.max(0, Math.floor(toNumber(snapshot.progress) * 100 + 1e-9));
+      fill.style.width = Math.min(100, whole) + "%";
+      bar.setAttribute("aria-valuenow", String(Math.min(100, whole)));
+      percentEl.textContent = percents.format(whole / 100);
+      var count = snapshot.donation_count || 0;
+      stopCount();
+      stopCount = countUp(shownCount, count, 900, function (value) {
+        shownCount = value;
+        countEl.textContent = integers.format(Math.round(value));
+      });
+      countLabel.textContent = count === 1 ? "donation" : "donations";
+      var reached = goal > 0 && total >= goal;
+      section.classList.toggle("is-goal-reached", reached);
+      badge.hidden = !reached;
+      drawMilestones(snapshot, total);
+      crossings(snapshot, lastTotal, total);
+      if (lastTotal !== null && lastTotal !== total) {
+        announcer(money.text(snapshot.total, currency) + " raised of " + money.text(snapshot.goal, currency) + ", " + percents.format(whole / 100));
+      }
+      lastTotal = total;
+    }
+    return { render: render };
+  }
+
+  /* ------------------------------------------------- leaderboard and top donors --- */
+
+  function RankedList(pick) {
+    var list = byId("list"), empty = byId("empty"), rows = config.rows || 10;
+
+    function keyed(entries) {
+      var seen = {};
+      return entries.map(function (entry) {
+        var key = String(entry.name);
+        seen[key] = (seen[key] || 0) + 1;
+        return { key: key + "\u0000" + seen[key], entry: entry };
+      });
+    }
+
+    function fillRow(row, rank, entry, currency) {
+      row.textContent = "";
+      row.appendChild(el("span", "fb-rank", integers.format(rank)));
+      var name = el("bdi", "fb-name", entry.name);
+      name.title = entry.name;
+      row.appendChild(name);
+      row.appendChild(el("span", "fb-amount fb-row-amount", money.text(entry.amount, currency)));
+      var goal = toNumber(entry.goal);
+      if (goal > 0) {
+        var mini = el("span", "fb-minibar");
+        mini.setAttribute("aria-hidden", "true");
+        var inner = el("span");
+        inner.style.width = Math.min(100, toNumber(entry.amount) / goal * 100) + "%";
+        mini.appendChild(inner);
+        row.appendChild(mini);
+      }
+    }
+
+    function render(snapshot) {
+      var entries = keyed(pick(snapshot).slice(0, rows));
+      var before = {};
+      Array.prototype.forEach.call(list.children, function (row, index) {
+        before[row.__fbKey] = { row: row, top: row.getBoundingClientRect().top, rank: index + 1 };
+      });
+      var fresh = [];
+      entries.forEach(function (item, index) {
+        var old = before[item.key];
+        var row = old ? old.row : el("li", "fb-row");
+        row.__fbKey = item.key;
+        fillRow(row, index + 1, item.entry, snapshot.currency);
+        list.appendChild(row); // appending an existing node moves it: the list ends in rank order
+        fresh.push({ row: row, old: old, rank: index + 1 });
+        if (old) delete before[item.key];
+      });
+      Object.keys(before).forEach(function (key) { before[key].row.remove(); });
+      empty.hidden = entries.length > 0;
+      if (reducedMotion()) return;
+      // FLIP: each row slides from where it was to its new place.
+      fresh.forEach(function (item) {
+        if (!item.old) { restartClass(item.row, "is-new"); return; }
+        var dy = item.old.top - item.row.getBoundingClientRect().top;
+        if (dy && item.row.animate) {
+          item.row.animate([{ transform: "translateY(" + dy + "px)" }, { transform: "none" }],
+            { duration: 650, easing: "cubic-bezier(.22,1,.36,1)" });
+        }
+        if (item.rank < item.old.rank) restartClass(item.row, "is-up");
+      });
+    }
+    return { render: render };
+  }
+
+  function restartClass(node, name) {
+    node.classList.remove(name);
+    void node.offsetWidth; // restart the CSS animation
+    node.classList.add(name);
+    setTimeout(function () { node.classList.remove(name); }, 1700);
+  }
+
+  function fundraiserEntries(snapshot) {
+    var entries = config.board === "teams" ? snapshot.teams : snapshot.fundraisers;
+    return (entries || []).map(function (e) { return { name: e.name, amount: e.raised, goal: e.goal }; });
+  }
+  function donorEntries(snapshot) {
+    return (snapshot.top_donors || []).map(function (d) { return { name: d.name, amount: d.total }; });
+  }
+
+  /* ------------------------------------------------------------------------- ticker --- */
+
+  function Ticker() {
+    var track = byId("track"), rows = config.rows || 10, speed = config.speed || 60;
+    var shownKey = null, animation = null;
+
+    function tick(item) {
+      var node = el("span", "fb-tick");
+      node.appendChild(el("bdi", "fb-name", item.name));
+      node.appendChild(doc.createTextNode(" "));
+      node.appendChild(el("span", "fb-amount", money.text(item.amount, item.currency)));
+      if (config.messages !== false && item.message) {
+        node.appendChild(doc.createTextNode(" "));
+        var message = el("q", "fb-message", item.message);
+        message.dir = "auto";
+        node.appendChild(message);
+      }
+      return node;
+    }
+
+    function group(items, hidden) {
+      var node = el("span", "fb-ticker-track");
+      node.style.padding = "0";
+      if (hidden) node.setAttribute("aria-hidden", "true");
+      items.forEach(function (item) { node.appendChild(tick(item)); });
+      if (!items.length) node.appendChild(el("span", "fb-tick fb-empty", "Donations will appear here"));
+      return node;
+    }
+
+    function render(snapshot) {
+      var items = (snapshot.recent || []).slice(0, rows);
+      var key = items.map(function (i) { return i.id + ":" + i.name + ":" + i.amount + ":" + (i.message || ""); }).join("|");
+      if (key === shownKey) return;
+      shownKey = key;
+      var phase = animation && animation.effect ? (animation.currentTime || 0) / animation.effect.getTiming().duration : 0;
+      if (animation) animation.cancel();
+      track.textContent = "";
+      track.appendChild(group(items, false));
+      if (reducedMotion() || !items.length || !track.animate) return;
+      // Two copies scroll by one copy's width, so the loop has no seam.
+      track.appendChild(group(items, true));
+      var gap = parseFloat(getComputedStyle(track).columnGap) || 0;
+      var distance = track.firstChild.getBoundingClientRect().width + gap;
+      var duration = Math.max(4000, distance / speed * 1000);
+      animation = track.animate([{ transform: "translateX(0)" }, { transform: "translateX(" + -distance + "px)" }],
+        { duration: duration, iterations: Infinity });
+      animation.currentTime = (phase % 1) * duration;
+    }
+    return { render: render };
+  }
+
+  /* ------------------------------------------------------------------------- alerts --- */
+
+  function Alerts(initial) {
+    var stage = byId("alerts");
+    var queue = [], showing = false, seen = {}, lastId = 0;
+    var minimum = toNumber(config.min_amount), duration = (config.duration || 6) * 1000;
+    var sound = null;
+    if (config.sound_url && config.volume > 0) {
+      sound = new Audio(config.sound_url);
+      sound.preload = "auto";
+      sound.volume = Math.min(1, config.volume / 100);
+    }
+    (initial.recent || []).forEach(function (d) { seen[d.id] = true; lastId = Math.max(lastId, d.id); });
+
+    function build(donation) {
+      var card = el("div", "fb-alert" + (donation.test ? " is-test" : ""));
+      card.setAttribute("data-id", donation.id);
+      if (donation.test) card.appendChild(el("div", "fb-alert-badge", "TEST"));
+      var headline = el("div", "fb-alert-headline");
+      headline.appendChild(el("bdi", "fb-name", donation.name));
+      if (config.amounts !== false) {
+        headline.appendChild(el("span", "fb-verb", "donated"));
+        headline.appendChild(el("span", "fb-amount", money.text(donation.amount, donation.currency)));
+      } else {
+        headline.appendChild(el("span", "fb-verb", "donated!"));
+      }
+      card.appendChild(headline);
+      if (config.messages !== false && donation.message) {
+        var message = el("p", "fb-alert-message", donation.message);
+        message.dir = "auto";
+        card.appendChild(message);
+      }
+      return card;
+    }
+
+    function playSound() {
+      if (!sound) return;
+      try { sound.currentTime = 0; var played = sound.play(); if (played && played.catch) played.catch(function () {}); } catch (e) { /* autoplay refused */ }
+    }
+
+    function next() {
+      if (showing || !queue.length) return;
+      showing = true;
+      var donation = queue.shift();
+      var card = build(donation);
+      stage.appendChild(card);
+      playSound();
+      setTimeout(function () {
+        card.classList.add("is-leaving");
+        setTimeout(function () { card.remove(); showing = false; next(); }, reducedMotion() ? 0 : 350);
+      }, duration);
+    }
+
+    function donation(data) {
+      if (seen[data.id]) return;
+      seen[data.id] = true;
+      if (!data.test) lastId = Math.max(lastId, data.id);
+      if (toNumber(data.amount) < minimum) return;
+      queue.push(data);
+      next();
+    }
+
+    function removed(data) {
+      queue = queue.filter(function (d) { return d.id !== data.id; });
+    }
+
+    // After a reconnect or while polling, donations that arrived unseen still get alerts.
+    function render(snapshot, catchUp) {
+      var recent = (snapshot.recent || []).slice().sort(function (a, b) { return a.id - b.id; });
+      recent.forEach(function (d) {
+        if (catchUp && d.id > lastId && !seen[d.id]) donation(d);
+        seen[d.id] = true;
+        lastId = Math.max(lastId, d.id);
+      });
+    }
+    return { render: render, donation: donation, removed: removed };
+  }
+
+  /* --------------------------------------------------------------------- connection --- */
+
+  function LiveConnection(slug, handlers) {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socketUrl = scheme + location.host + "/ws/campaigns/" + encodeURIComponent(slug);
+    var snapshotUrl = "/api/v1/campaigns/" + encodeURIComponent(slug);
+    var BASE = 500, CAP = 10000, GAP_WAIT = 2000, POLL_EVERY = 5000;
+    var socket = null, failures = 0, reconnectTimer = 0, pollTimer = 0, gapTimer = 0;
+    var version = -1, freshConnection = false, everConnected = false;
+
+    function setState(state) { root.setAttribute("data-connection", state); }
+
+    function applySnapshot(snapshot, catchUp) {
+      version = snapshot.version;
+      if (gapTimer) { clearTimeout(gapTimer); gapTimer = 0; }
+      handlers.snapshot(snapshot, catchUp);
+    }
+
+    // A change announced with a version the last snapshot has not reached: the snapshot
+    // normally follows within the coalescing window; if it does not, ask for one.
+    function watchVersion(eventVersion) {
+      if (typeof eventVersion !== "number" || eventVersion <= version || gapTimer) return;
+      gapTimer = setTimeout(function () { gapTimer = 0; if (version < eventVersion) resync(); }, GAP_WAIT);
+    }
+
+    function resync() {
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "resync" }));
+      else poll();
+    }
+
+    function onMessage(event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (!message || !message.data) return;
+      if (message.type === "snapshot") {
+        // The first snapshot of a new connection is the truth, even if older (a restored DB).
+        if (freshConnection || message.data.version >= version) {
+          applySnapshot(message.data, freshConnection && everConnected);
+          freshConnection = false;
+          everConnected = true;
+        }
+      } else if (message.type === "donation") {
+        handlers.donation(message.data);
+        watchVersion(message.data.version);
+      } else if (message.type === "donation_removed") {
+        handlers.removed(message.data);
+        watchVersion(message.data.version);
+      }
+    }
+
+    function connect() {
+      reconnectTimer = 0;
+      try {
+        socket = new WebSocket(socketUrl);
+      } catch (e) {
+        socket = null;
+        failed();
+        return;
+      }
+      socket.onopen = function () {
+        failures = 0;
+        freshConnection = true;
+        stopPolling();
+        setState("live");
+      };
+      socket.onmessage = onMessage;
+      socket.onclose = function () { socket = null; failed(); };
+    }
+
+    function failed() {
+      failures += 1;
+      setState(failures >= 2 ? "polling" : "reconnecting");
+      // Websockets blocked or the server away: keep the numbers fresh over plain HTTP.
+      if (failures >= 2) startPolling();
+      var ceiling = Math.min(CAP, BASE * Math.pow(2, failures - 1));
+      var delay = ceiling / 2 + Math.random() * ceiling / 2; // "equal jitter": no thundering herd
+      if (!reconnectTimer) reconnectTimer = setTimeout(connect, delay);
+    }
+
+    function poll() {
+      if (!window.fetch) return;
+      fetch(snapshotUrl, { cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (snapshot) { if (snapshot && typeof snapshot.version === "number") applySnapshot(snapshot, true); })
+        .catch(function () {});
+    }
+    function startPolling() { if (!pollTimer) { poll(); pollTimer = setInterval(poll, POLL_EVERY); } }
+    function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = 0; } }
+
+    // Back on the network or visible again: try now rather than at the end of a long backoff.
+    function retrySoon() {
+      if (!socket && reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = 0; failures = Math.min(failures, 1); connect(); }
+    }
+    window.addEventListener("online", retrySoon);
+    doc.addEventListener("visibilitychange", function () { if (!doc.hidden) retrySoon(); });
+
+    if (firstSnapshot) version = firstSnapshot.version;
+    setState("connecting");
+    connect();
+    return { resync: resync };
+  }
+
+  /* ------------------------------------------------------------------ embed height --- */
+
+  // Framed by embed.js: tell the parent page our height so its iframe fits the content.
+  function reportHeight() {
+    if (window.parent === window || !window.ResizeObserver) return;
+    var last = 0;
+    new ResizeObserver(function () {
+      var height = Math.ceil(doc.body.getBoundingClientRect().height);
+      if (height === last) return;
+      last = height;
+      window.parent.postMessage({ type: "fundboard:resize", widget: config.widget, height: height }, "*");
+    }).observe(doc.body);
+  }
+
+  /* ------------------------------------------------------------------------- start --- */
+
+  function start() {
+    if (!firstSnapshot || !config.slug) return;
+    var widget;
+    switch (config.widget) {
+      case "thermometer": widget = Thermometer(); break;
+      case "leaderboard": widget = RankedList(fundraiserEntries); break;
+      case "top-donors": widget = RankedList(donorEntries); break;
+      case "ticker": widget = Ticker(); break;
+      case "alerts": widget = Alerts(firstSnapshot); break;
+      default: return;
+    }
+    widget.render(firstSnapshot, false);
+    var connection = LiveConnection(config.slug, {
+      snapshot: function (snapshot, catchUp) { widget.render(snapshot, catchUp); },
+      donation: function (data) { if (widget.donation) widget.donation(data); },
+      removed: function (data) { if (widget.removed) widget.removed(data); },
+    });
+    reportHeight();
+    window.Fundboard = { config: config, connection: connection };
+  }
+
+  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
