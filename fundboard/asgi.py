@@ -7,8 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Django set up first)
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fundboard.live.routing import websocket_urlpatterns  # noqa: E402
@@ -17,8 +16,6 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Browsers send Origin on websockets; only pages served from our own hosts may connect.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

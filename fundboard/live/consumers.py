@@ -54,8 +54,10 @@ class CampaignConsumer(AsyncWebsocketConsumer):
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
 
     async def _write(self) -> None:
+        # Straight to the ASGI send: this runs once per socket per broadcast.
+        send = self.base_send
         while (text := await self.outbox.get()) is not None:
-            await self.send(text_data=text)
+            await send({"type": "websocket.send", "text": text})
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         try:

@@ -1,20 +1,32 @@
-"""`manage.py serve`: daphne, plus (in embedded mode) the ingestion in the same process."""
+"""`manage.py serve`: the ASGI server, plus (in embedded mode) the ingestion in the same process.
+
+daphne is the default server. `--server uvicorn` (or FUNDBOARD_ASGI_SERVER=uvicorn) runs the
+same application on uvicorn, which writes websocket frames straight to asyncio transports and
+fans out faster (docs/benchmarks.md has the figures); production's websocket processes use it.
+"""
 
 import asyncio
 import logging
+import os
+import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 log = logging.getLogger("fundboard.sync")
 
+SERVERS = ("daphne", "uvicorn")
+
 
 class Command(BaseCommand):
-    help = "Serve Fundboard with daphne; in embedded mode also run the stream runners and pollers."
+    help = "Serve Fundboard; in embedded mode also run the stream runners and pollers."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--server", choices=SERVERS, default=os.environ.get("FUNDBOARD_ASGI_SERVER", "daphne")
+        )
         parser.add_argument(
             "--ingest",
             action="store_true",
@@ -23,39 +35,92 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-ingest", dest="ingest", action="store_false")
 
-    def handle(self, *args, host, port, ingest, **options):
-        # daphne.server installs Twisted's asyncio reactor on import: import it first.
-        from daphne.server import Server, twisted_loop
-
-        from fundboard.asgi import application
-        from fundboard.live.broadcast import broadcaster
-
+    def handle(self, *args, host, port, server, ingest, **options):
         if ingest is None:
             ingest = settings.FUNDBOARD["EMBEDDED_INGEST"]
+        run = serve_daphne if server == "daphne" else serve_uvicorn
+        run(host, port, ingest, announce=self._announce)
+
+    def _announce(self, host: str, port: int, server: str) -> None:
+        self.stdout.write(f"Fundboard listening on http://{host}:{port}/ ({server})")
+        self.stdout.flush()
+
+
+def _start_ingest(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> asyncio.Task:
+    from fundboard.sync.embedded import run_embedded_ingest
+
+    task = loop.create_task(run_embedded_ingest(stop))
+    task.add_done_callback(_report_crash)
+    return task
+
+
+def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
+    # daphne.server installs Twisted's asyncio reactor on import: import it first.
+    from daphne.server import Server, twisted_loop
+
+    from fundboard.asgi import application
+    from fundboard.live.broadcast import broadcaster
+
+    stop = asyncio.Event()
+    broadcaster.bind(twisted_loop)
+
+    def ready():
+        if ingest:
+            _start_ingest(twisted_loop, stop)
+        announce(host, port, "daphne")
+
+    server = Server(
+        application=application,
+        endpoints=[f"tcp:port={port}:interface={host}"],
+        signal_handlers=True,
+        websocket_timeout=-1,  # overlays stay open for days
+        ready_callable=ready,
+        verbosity=0,
+    )
+    try:
+        server.run()
+    finally:
+        twisted_loop.call_soon_threadsafe(stop.set)
+
+
+def serve_uvicorn(host: str, port: int, ingest: bool, announce) -> None:
+    import uvicorn
+
+    from fundboard.asgi import application
+    from fundboard.live.broadcast import broadcaster
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        lifespan="off",  # Django's ASGI handler has no lifespan support
+        log_level="warning",
+        ws="websockets-sansio",
+        # Compressing each frame for each socket costs more CPU than the whole fan-out;
+        # daphne does not compress either.
+        ws_per_message_deflate=False,
+        ws_ping_interval=20,
+        ws_ping_timeout=30,
+        proxy_headers=settings.FUNDBOARD_BEHIND_PROXY,
+    )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        broadcaster.bind(loop)
         stop = asyncio.Event()
-        broadcaster.bind(twisted_loop)
+        loop.add_signal_handler(signal.SIGTERM, server.handle_exit, signal.SIGTERM, None)
+        ingest_task = _start_ingest(loop, stop) if ingest else None
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        announce(host, port, "uvicorn")
+        await serving
+        stop.set()
+        if ingest_task:
+            await asyncio.wait([ingest_task], timeout=5)
 
-        def ready():
-            if ingest:
-                from fundboard.sync.embedded import run_embedded_ingest
-
-                task = twisted_loop.create_task(run_embedded_ingest(stop))
-                task.add_done_callback(_report_crash)
-            self.stdout.write(f"Fundboard listening on http://{host}:{port}/", ending="\n")
-            self.stdout.flush()
-
-        server = Server(
-            application=application,
-            endpoints=[f"tcp:port={port}:interface={host}"],
-            signal_handlers=True,
-            websocket_timeout=-1,  # overlays stay open for days
-            ready_callable=ready,
-            verbosity=0,
-        )
-        try:
-            server.run()
-        finally:
-            twisted_loop.call_soon_threadsafe(stop.set)
+    asyncio.run(main())
 
 
 def _report_crash(task: asyncio.Task) -> None:
