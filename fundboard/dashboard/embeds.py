@@ -1,0 +1,75 @@
+"""What the embed builder offers: the widgets and theme options of `fundboard.widgets.theme`.
+
+The builder only composes URLs; the widget page validates every option itself. Options
+are described here once (query name, label, input type, choices, default) and the page's
+script turns them into inputs, a live preview and the snippets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+__all__ = ["embed_options"]
+
+# Used only while the widgets app has no theme module (it reads the same query names).
+_FALLBACK_WIDGETS = {
+    "thermometer": "Thermometer",
+    "leaderboard": "Leaderboard",
+    "top-donors": "Top donors",
+    "ticker": "Ticker",
+    "alerts": "Alerts",
+}
+
+_ALL = ["thermometer", "leaderboard", "top-donors", "ticker", "alerts"]
+_LISTS = ["leaderboard", "top-donors", "ticker"]
+
+
+def _field(name, label, kind, default, *, choices=None, widgets=None, low=None, high=None):
+    return {
+        "name": name,
+        "label": label,
+        "type": kind,
+        "default": default,
+        "choices": choices or [],
+        "widgets": widgets or _ALL,
+        "min": low,
+        "max": high,
+    }
+
+
+def embed_options() -> dict:
+    try:
+        from fundboard.widgets import theme
+    except ImportError:
+        return {"widgets": list(_FALLBACK_WIDGETS.items()), "fields": []}
+    defaults = asdict(theme.WidgetOptions())
+    colours = [""] + sorted(theme.NAMED_COLOURS)
+    fields = [
+        _field("text", "Text colour", "colour", "", choices=colours),
+        _field("bar", "Bar / accent colour", "colour", "", choices=colours),
+        _field("bg", "Background", "colour", "", choices=colours),
+        _field("font", "Font", "select", defaults["font"], choices=list(theme.FONTS)),
+        _field("size", "Text size (px)", "number", defaults["size"], low=10, high=96),
+        _field("rows", "Rows", "number", defaults["rows"], widgets=_LISTS, low=1, high=25),
+        _field("board", "Board", "select", defaults["board"],
+               choices=list(theme.BOARDS), widgets=["leaderboard"]),
+        _field("locale", "Number locale", "text", defaults["locale"]),
+        _field("currency_display", "Currency shown as", "select",
+               defaults["currency_display"], choices=list(theme.CURRENCY_DISPLAYS)),
+        _field("decimals", "Show cents", "bool", defaults["decimals"]),
+        _field("amounts", "Show amounts", "bool", defaults["amounts"], widgets=_LISTS),
+        _field("messages", "Show messages", "bool", defaults["messages"],
+               widgets=["alerts", "ticker"]),
+        _field("title", "Show title", "bool", defaults["title"]),
+        _field("duration", "Alert seconds", "number", defaults["duration"],
+               widgets=["alerts"], low=1, high=120),
+        _field("sound", "Alert sound", "select", defaults["sound"],
+               choices=list(theme.SOUNDS), widgets=["alerts"]),
+        _field("volume", "Volume", "number", defaults["volume"], widgets=["alerts"],
+               low=0, high=100),
+        _field("min", "Minimum alert amount", "text", defaults["min_amount"],
+               widgets=["alerts"]),
+        _field("speed", "Ticker speed (px/s)", "number", defaults["speed"],
+               widgets=["ticker"], low=10, high=600),
+    ]  # fmt: skip
+    return {"widgets": list(theme.WIDGETS.items()), "fields": fields}

@@ -1,0 +1,28 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<slug:slug>/", views.campaign_dashboard, name="campaign"),
+    path("<slug:slug>/feed.json", views.feed_json, name="feed"),
+    path("<slug:slug>/health.json", views.health_json, name="health"),
+    path("<slug:slug>/donations/<int:donation_id>/moderate", views.moderate, name="moderate"),
+    path("<slug:slug>/approve-all", views.approve_all, name="approve-all"),
+    path("<slug:slug>/review-settings", views.review_settings, name="review-settings"),
+    path("<slug:slug>/sources/<int:source_id>/poll", views.poll_now, name="poll-now"),
+    path("<slug:slug>/sources/<int:source_id>/reconnect", views.reconnect, name="reconnect"),
+    path(
+        "<slug:slug>/sources/<int:source_id>/imraising-test",
+        views.imraising_test,
+        name="imraising-test",
+    ),
+    path("<slug:slug>/manual/", views.manual_donations, name="manual"),
+    path("<slug:slug>/manual/<int:donation_id>/", views.edit_manual, name="manual-edit"),
+    path("<slug:slug>/manual/<int:donation_id>/remove", views.remove_manual, name="manual-remove"),
+    path("<slug:slug>/test-alert", views.test_alert, name="test-alert"),
+    path("<slug:slug>/embed/", views.embed_builder, name="embed"),
+    path("<slug:slug>/export/", views.export, name="export"),
+]
