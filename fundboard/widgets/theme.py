@@ -98,14 +98,14 @@ class WidgetOptions:
     # --- what the page uses ----------------------------------------------------------------
 
     def css_variables(self) -> str:
-        """Custom properties for the page's <style> (only validated values reach here)."""
+        """Custom properties for the page's <style>: only validated, non-default values."""
+        defaults = WidgetOptions()
         pairs = {
             "--fb-text": self.text,
             "--fb-bar": self.bar,
             "--fb-bg": self.background,
-            "--fb-font": FONTS[self.font],
-            "--fb-size": f"{self.size}px",
-            "--fb-speed": f"{self.speed}",
+            "--fb-font": FONTS[self.font] if self.font != defaults.font else "",
+            "--fb-size": f"{self.size}px" if self.size != defaults.size else "",
         }
         return ";".join(f"{name}:{value}" for name, value in pairs.items() if value)
 
