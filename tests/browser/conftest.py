@@ -38,3 +38,57 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+class StreamedCampaign:
+    """A campaign fed by the ImRaising sandbox's stream, as a streamer's would be."""
+
+    def __init__(self, server, sandbox_url: str, slug: str):
+        self.server, self.sandbox_url, self.slug = server, sandbox_url, slug
+
+    def url(self, widget: str, query: str = "") -> str:
+        return f"{self.server.url}/c/{self.slug}/{widget}" + (f"?{query}" if query else "")
+
+    def donate(self, *specs: dict) -> list[str]:
+        """POST donations ({"nickname", "amount", "message"?, "currency"?}) in one request."""
+        import httpx
+
+        body = [{"currency": "USD", **spec} for spec in specs]
+        response = httpx.post(f"{self.sandbox_url}/_sandbox/imraising/donations", json=body)
+        response.raise_for_status()
+        return response.json()["ids"]
+
+    def delete(self, donation_id: str) -> None:
+        import httpx
+
+        response = httpx.post(
+            f"{self.sandbox_url}/_sandbox/imraising/delete", json={"_id": donation_id}
+        )
+        response.raise_for_status()
+
+
+@pytest.fixture
+def streamed_campaign(sandbox_server, fundboard_server):
+    """A factory: streamed_campaign(goal="1000", milestones=[...]) -> a started StreamedCampaign."""
+    from fundboard.sandbox.imraising import ADVANCED_KEY
+
+    def start(goal: str = "1000", milestones: str = "[]", extra: str = "") -> StreamedCampaign:
+        server = fundboard_server(
+            f"""
+[[campaign]]
+slug = "live"
+name = "Live Drive"
+goal = "{goal}"
+currency = "USD"
+milestones = {milestones}
+{extra}
+  [[campaign.source]]
+  kind = "imraising"
+  name = "Stream"
+  base_url = "{sandbox_server.url}"
+  api_key = "{ADVANCED_KEY}"
+"""
+        )
+        return StreamedCampaign(server, sandbox_server.url, "live")
+
+    return start
