@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -20,6 +20,13 @@ from fundboard.ingest.moderation import announce_campaign_edit
 from .models import Campaign, Source, SourceKind
 
 KEY_FIELDS = ("api_key_status", "new_api_key", "remove_api_key")
+
+
+def _https_urls(db_field, **kwargs):
+    # Django 6 assumes https for scheme-less URLs; say so now (and silence its warning).
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
 
 
 class SourceAdminForm(forms.ModelForm):
@@ -38,6 +45,7 @@ class SourceAdminForm(forms.ModelForm):
 
     class Meta:
         model = Source
+        formfield_callback = _https_urls
         # Never "api_key": the stored key must not reach a form (or its read-only view).
         fields = [
             "campaign", "kind", "name", "enabled", "base_url", "provider_ids", "options",
@@ -70,7 +78,14 @@ def api_key_status(source: Source) -> str:
     return "set (hidden)" if source and source.api_key else "not set"
 
 
-class SourceInline(admin.StackedInline):
+class HttpsUrlsMixin:
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class SourceInline(HttpsUrlsMixin, admin.StackedInline):
     model = Source
     form = SourceAdminForm
     extra = 0
@@ -158,7 +173,7 @@ def _request(field: str, label: str):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(HttpsUrlsMixin, admin.ModelAdmin):
     form = SourceAdminForm
     list_display = (
         "name", "campaign", "kind", "enabled", "key_set", "status", "last_success_at",

@@ -1,0 +1,182 @@
+"""The live staff dashboard against a real server: what staff do shows up on public pages.
+
+Donations are entered through the dashboard's own views (they run inside the serve process,
+so every change is broadcast), and checked on GET /api/v1/campaigns/<slug> and on a live
+public websocket.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .support import wait_for
+from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user, donor_names
+
+IMRAISING_SOURCE = """
+  [[campaign.source]]
+  kind = "imraising"
+  name = "Stream"
+  base_url = "http://127.0.0.1:9"
+  api_key = "key-not-used-here"
+  [[campaign.source]]
+  kind = "p2p"
+  name = "Walk"
+  base_url = "http://127.0.0.1:9"
+  poll_interval = 3600
+"""
+
+
+@pytest.fixture
+def organiser(fundboard_server):
+    server = fundboard_server(CAMPAIGN)
+    create_user(server, "olive", "Organisers")
+    session = StaffSession(server, "olive")
+    yield server, session
+    session.close()
+
+
+def test_manual_donation_counts_edits_and_removal_push_live(organiser):
+    server, staff = organiser
+    with server.live_client("spring") as public:
+        assert public.receive()["data"]["total"] == "0.00"
+        donation_id = staff.add_manual("spring", "Cheque Club", "25.00")
+        public.wait_for_total("25.00")
+        added = public.wait_for(lambda m: m["type"] == "donation")
+        assert added["data"]["name"] == "Cheque Club"
+
+        response = staff.post(
+            f"/dashboard/spring/manual/{donation_id}/",
+            {"display_name": "Cheque Club", "amount": "40.00", "currency": "USD",
+             "donated_at": "2026-03-01T12:00", "method": "cheque", "message": ""},
+        )  # fmt: skip
+        assert response.json()["ok"] is True
+        public.wait_for_total("40.00")
+
+        staff.post(f"/dashboard/spring/manual/{donation_id}/remove")
+        public.wait_for_total("0.00")
+    assert server.snapshot("spring")["donation_count"] == 0
+    actions = [a["action"] for a in staff.feed("spring")["actions"]]
+    assert actions == ["manual_remove", "manual_edit", "manual_add"]
+    # The manual source counts as its own source in the public snapshot.
+    assert [s["kind"] for s in server.snapshot("spring")["sources"]] == ["manual"]
+
+
+def test_hiding_and_restoring_a_name_and_a_message_updates_public_pages(organiser):
+    server, staff = organiser
+    donation_id = staff.add_manual("spring", "Ann Example", "30.00", "Go team!")
+    wait_for(lambda: donor_names(server.snapshot("spring")) == ["Ann Example"])
+    with server.live_client("spring") as public:
+        public.receive()
+        assert staff.moderate("spring", donation_id, "hide_name")["ok"] is True
+        hidden = public.wait_for(
+            lambda m: m["type"] == "snapshot" and m["data"]["top_donors"][0]["name"] == "Anonymous"
+        )
+        assert hidden["data"]["recent"][0]["name"] == "Anonymous"
+        assert hidden["data"]["recent"][0]["message"] == "Go team!"
+
+        staff.moderate("spring", donation_id, "hide_message")
+        public.wait_for(
+            lambda m: m["type"] == "snapshot" and "message" not in m["data"]["recent"][0]
+        )
+
+        staff.moderate("spring", donation_id, "restore_name")
+        staff.moderate("spring", donation_id, "restore_message")
+        public.wait_for(
+            lambda m: (
+                m["type"] == "snapshot"
+                and m["data"]["recent"][0]["name"] == "Ann Example"
+                and m["data"]["recent"][0].get("message") == "Go team!"
+            )
+        )
+    feed = staff.feed("spring")
+    assert feed["feed"][0]["name"] == "Ann Example"  # staff always see the real name
+    assert [(a["user"], a["action"]) for a in feed["actions"][:4]] == [
+        ("olive", "restore_message"),
+        ("olive", "restore_name"),
+        ("olive", "hide_message"),
+        ("olive", "hide_name"),
+    ]
+    # Hiding twice changes nothing and records nothing.
+    staff.moderate("spring", donation_id, "restore_name")
+    assert len(staff.feed("spring")["actions"]) == len(feed["actions"])
+
+
+def test_hold_for_review_keeps_names_hidden_until_approved(organiser):
+    server, staff = organiser
+    response = staff.post(
+        "/dashboard/spring/review-settings", {"hold_for_review": "on", "blocked_words": "rude"}
+    )
+    assert response.json()["ok"] is True
+    held_id = staff.add_manual("spring", "Bea Held", "10.00", "Hello there")
+    staff.add_manual("spring", "Rude Dude", "5.00")
+    snapshot = server.snapshot("spring")
+    assert snapshot["total"] == "15.00"  # held donations count; only names and messages wait
+    assert donor_names(snapshot) == ["Anonymous", "Anonymous"]
+    assert "message" not in snapshot["recent"][1]
+    feed = staff.feed("spring")
+    assert feed["waiting"] == 2
+    assert [item["held"] for item in feed["feed"]] == [True, True]
+
+    staff.moderate("spring", held_id, "approve")
+    snapshot = server.snapshot("spring")
+    assert donor_names(snapshot) == ["Bea Held", "Anonymous"]
+    assert snapshot["recent"][1]["message"] == "Hello there"
+
+    staff.post("/dashboard/spring/approve-all")
+    # Approved, but the word filter still hides "Rude Dude".
+    assert donor_names(server.snapshot("spring")) == ["Bea Held", "Anonymous"]
+    assert staff.feed("spring")["feed"][0]["blocked_word"] is True
+
+
+def test_test_alert_reaches_alert_sockets_but_is_never_counted(organiser):
+    server, staff = organiser
+    staff.add_manual("spring", "Real Gift", "12.50")
+    with server.live_client("spring") as public:
+        public.receive()
+        response = staff.post(
+            "/dashboard/spring/test-alert",
+            {"display_name": "Test donor", "amount": "99.00", "message": "Testing"},
+        )
+        assert response.json()["ok"] is True
+        alert = public.wait_for(lambda m: m["type"] == "donation")
+        assert alert["data"]["test"] is True
+        assert alert["data"]["currency"] == "XTS"
+        assert alert["data"]["name"] == "Test donor"
+    snapshot = server.snapshot("spring")
+    assert (snapshot["total"], snapshot["donation_count"]) == ("12.50", 1)
+    assert staff.feed("spring")["feed"][0]["test"] is True
+
+
+def test_staff_socket_streams_the_feed_and_source_requests_are_stored(fundboard_server):
+    server = fundboard_server(CAMPAIGN + IMRAISING_SOURCE)
+    create_user(server, "olive", "Organisers")
+    staff = StaffSession(server, "olive")
+    with staff.staff_socket("spring") as socket:
+        assert socket.receive()["type"] == "snapshot"
+        staff.add_manual("spring", "Live Feed", "7.00")
+        event = socket.wait_for(lambda m: m["type"] == "donation")
+        assert event["data"]["amount"] == "7.00"
+        socket.wait_for(lambda m: m["type"] == "snapshot" and m["data"]["total"] == "7.00")
+
+    sources = {s["name"]: s for s in staff.get("/dashboard/spring/health.json").json()["sources"]}
+    stream, walk = sources["Stream"], sources["Walk"]
+    assert (stream["can_reconnect"], walk["can_reconnect"]) == (True, False)
+    assert stream["has_key"] is True and "api_key" not in stream
+    assert staff.post(f"/dashboard/spring/sources/{walk['id']}/poll").json()["ok"] is True
+    assert staff.post(f"/dashboard/spring/sources/{stream['id']}/reconnect").json()["ok"] is True
+    assert staff.post(f"/dashboard/spring/sources/{walk['id']}/reconnect").status_code == 400
+    sources = {s["name"]: s for s in staff.get("/dashboard/spring/health.json").json()["sources"]}
+    assert sources["Walk"]["poll_requested_at"] is not None
+    assert sources["Stream"]["reconnect_requested_at"] is not None
+    actions = [a["action"] for a in staff.feed("spring")["actions"]]
+    assert actions[:2] == ["reconnect", "poll_now"]
+    staff.close()
+
+
+def test_dashboard_page_escapes_what_donors_typed(organiser):
+    server, staff = organiser
+    staff.add_manual("spring", "<img src=x onerror=alert(1)>", "3.00", "<script>alert(2)</script>")
+    for url in ("/dashboard/spring/", "/dashboard/spring/manual/"):
+        html = staff.get(url).text
+        assert "<img src=x" not in html
+        assert "<script>alert(2)" not in html
