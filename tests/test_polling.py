@@ -1,0 +1,293 @@
+"""poll_source and the embedded scheduler: what changes, what stays quiet, how failures wait."""
+
+import random
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from fundboard.campaigns.models import Source, SourceStatus
+from fundboard.ingest import signals
+from fundboard.live.broadcast import broadcaster
+from fundboard.live.snapshot import build_snapshot
+from fundboard.providers.errors import AuthError, RateLimited, UpstreamUnavailable
+from fundboard.sandbox import actionnetwork, p2p
+from fundboard.sync.backoff import AUTH_BACKOFF_SECONDS, plan_after_failure
+from fundboard.sync.polling import ScheduleEntry, is_due, poll_source
+
+from .factories import make_campaign, make_source
+from .support import wait_for
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _an_source(server, **fields) -> Source:
+    return make_source(
+        fields.pop("campaign", None) or make_campaign(),
+        kind="actionnetwork",
+        base_url=server.url,
+        api_key=fields.pop("api_key", actionnetwork.API_KEY),
+        provider_ids={"all_pages": True},
+        **fields,
+    )
+
+
+def _p2p_source(server, **fields) -> Source:
+    return make_source(
+        fields.pop("campaign", None) or make_campaign(),
+        kind="p2p",
+        base_url=server.url,
+        api_key=p2p.API_KEY,
+        provider_ids={"event_id": p2p.DEMO_EVENT_ID},
+        **fields,
+    )
+
+
+class LayerMessages:
+    """Counts what reaches the channel layer (wrapping the real layer's group_send)."""
+
+    def __init__(self, monkeypatch):
+        self.sent: list[tuple[str, dict]] = []
+        layer = get_channel_layer()
+        real = layer.group_send
+
+        async def counting(group, message):
+            self.sent.append((group, message))
+            await real(group, message)
+
+        monkeypatch.setattr(layer, "group_send", counting)
+
+
+@pytest.fixture
+def announced():
+    """Every change ingest announces (the signals live turns into broadcasts)."""
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    for signal in (signals.campaign_changed, signals.donations_added):
+        signal.connect(receiver, dispatch_uid=f"test-polling-{id(signal)}")
+    yield seen
+    for signal in (signals.campaign_changed, signals.donations_added):
+        signal.disconnect(dispatch_uid=f"test-polling-{id(signal)}")
+
+
+def _quiet_poll(source_id: int, monkeypatch, announced) -> tuple[list[str], LayerMessages]:
+    broadcaster.flush()
+    messages = LayerMessages(monkeypatch)
+    announced.clear()
+    with CaptureQueriesContext(connection) as queries:
+        outcome = poll_source(source_id)
+    broadcaster.flush()
+    time.sleep(0.3)  # longer than the coalescing window: a late snapshot would show
+    assert outcome.result == "unchanged"
+    return [q["sql"] for q in queries.captured_queries], messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unchanged_action_network_poll_writes_nothing_and_broadcasts_nothing(
+    sandbox_server, monkeypatch, announced
+):
+    source = _an_source(sandbox_server)
+    assert poll_source(source.pk).result == "changed"
+    assert build_snapshot("drive")["total"] == "4705.50"
+    version = source.campaign.__class__.objects.get(pk=source.campaign_id).version
+    sql, messages = _quiet_poll(source.pk, monkeypatch, announced)
+    assert not [s for s in sql if s.lstrip().upper().startswith(WRITES)], sql
+    assert len(sql) <= 3, sql  # the source row, the health check: reads only
+    assert messages.sent == [] and announced == []
+    assert source.campaign.__class__.objects.get(pk=source.campaign_id).version == version
+    requests = httpx.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()["requests"]
+    assert len(requests) == 2  # one collection page per poll
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unchanged_p2p_poll_writes_nothing_and_broadcasts_nothing(
+    sandbox_server, monkeypatch, announced
+):
+    source = _p2p_source(sandbox_server)
+    assert poll_source(source.pk).result == "changed"
+    poll_source(source.pk)  # the gift cursor moved on: one round to settle its ETag
+    sql, messages = _quiet_poll(source.pk, monkeypatch, announced)
+    assert not [s for s in sql if s.lstrip().upper().startswith(WRITES)], sql
+    assert messages.sent == [] and announced == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_upstream_is_written_and_broadcast(sandbox_server, monkeypatch, announced):
+    source = _p2p_source(sandbox_server)
+    poll_source(source.pk)
+    broadcaster.flush()
+    messages = LayerMessages(monkeypatch)
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/p2p/gifts",
+        json={"fundraiser_id": "f-004", "amount": "40", "donor_name": "Noor"},
+    )
+    assert poll_source(source.pk).result == "changed"
+    wait_for(lambda: any(m["kind"] == "snapshot" for _, m in messages.sent), timeout=5)
+    assert any(m["kind"] == "donation" for _, m in messages.sent)
+    snapshot = build_snapshot("drive")
+    assert snapshot["total"] == "2405.00"  # the event's reported total, gifts not added again
+    assert snapshot["recent"][0]["name"] == "Noor"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_429_retry_after_7_delays_the_next_poll_at_least_7_seconds(sandbox_server):
+    source = _an_source(sandbox_server, poll_interval=1)
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/actionnetwork/faults",
+        json={"fail_next": 1, "status": 429, "retry_after": 7},
+    )
+    before = timezone.now()
+    outcome = poll_source(source.pk)
+    assert outcome.result == "failed" and outcome.delay >= 7 and outcome.not_before == 7
+    source.refresh_from_db()
+    assert source.status == SourceStatus.RATE_LIMITED
+    assert source.next_poll_at >= before + timedelta(seconds=7)
+    # Neither the schedule nor a staff "poll now" request may go earlier than Retry-After.
+    entry, now = ScheduleEntry(last_started=time.time()), time.time()
+    entry.finished(outcome, now)
+    asked = timezone.now()
+    assert not is_due(entry, now + 6.9, asked, floor=0.2)
+    assert is_due(entry, now + 7.01, asked, floor=0.2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_source_keeps_its_last_good_numbers_marked_stale(sandbox_server):
+    source = _p2p_source(sandbox_server)
+    poll_source(source.pk)
+    good = build_snapshot("drive")["total"]
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/p2p/faults",
+        json={"status_false_next": 10, "error": "Maintenance"},
+    )
+    outcome = poll_source(source.pk)
+    assert outcome.result == "failed" and "Maintenance" in outcome.error
+    snapshot = build_snapshot("drive")
+    assert snapshot["total"] == good != "0.00"
+    assert snapshot["sources"][0]["status"] == "stale"
+    source.refresh_from_db()
+    assert source.consecutive_failures == 1 and "Maintenance" in source.last_error
+    assert source.next_poll_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wrong_key_backs_off_long_and_the_key_never_reaches_health(sandbox_server):
+    source = _an_source(sandbox_server, api_key="wrong-key-1234")
+    outcome = poll_source(source.pk)
+    assert outcome.result == "failed" and outcome.delay >= AUTH_BACKOFF_SECONDS
+    source.refresh_from_db()
+    assert source.status == SourceStatus.AUTH_ERROR
+    assert "401" in source.last_error and "wrong-key-1234" not in source.last_error
+
+
+def test_backoff_is_full_jitter_between_the_floor_and_an_exponential_cap():
+    rng = random.Random(3)
+    error = UpstreamUnavailable("down")
+    delays = [plan_after_failure(error, 4, 10, 2, rng).delay for _ in range(500)]
+    assert 2 <= min(delays) < 20 and 60 < max(delays) <= 80  # cap 10 * 2**3
+    assert plan_after_failure(AuthError("no"), 1, 10, 2, rng).delay >= AUTH_BACKOFF_SECONDS
+    limited = plan_after_failure(RateLimited("slow", retry_after=7), 1, 1, 0.2, rng)
+    assert limited.delay >= 7 and limited.not_before == 7
+
+
+def test_a_staff_request_skips_the_wait_but_not_the_floor():
+    now = time.time()
+    entry = ScheduleEntry(last_started=now, next_at=now + 60)
+    asked = timezone.now() + timedelta(seconds=1)  # after the last poll started
+    assert not is_due(entry, now + 1, None, floor=5)
+    assert not is_due(entry, now + 4, asked, floor=5)
+    assert is_due(entry, now + 5, asked, floor=5)
+    old_request = timezone.now() - timedelta(seconds=30)  # before the last poll: served
+    assert not is_due(entry, now + 5, old_request, floor=5)
+
+
+# --- the embedded scheduler inside a real server ---------------------------------------------
+
+FAST = {"FUNDBOARD_POLL_FLOOR_SECONDS": "0.2"}
+
+
+def _campaign_toml(sandbox_url: str, *, key: str = actionnetwork.API_KEY, interval=0.5) -> str:
+    return f"""
+[[campaign]]
+slug = "pages"
+name = "Pages"
+goal = "10000"
+  [[campaign.source]]
+  kind = "actionnetwork"
+  name = "AN pages"
+  base_url = "{sandbox_url}"
+  api_key = "{key}"
+  ids = {{ all_pages = true }}
+  poll_interval = {interval}
+"""
+
+
+def _an_requests(sandbox_server) -> list[dict]:
+    url = f"{sandbox_server.url}/_sandbox/actionnetwork/state"
+    return [r for r in httpx.get(url).json()["requests"] if r["path"].startswith("/api/")]
+
+
+def test_a_page_total_rising_upstream_reaches_a_websocket_client(sandbox_server, fundboard_server):
+    server = fundboard_server(_campaign_toml(sandbox_server.url), extra_env=FAST)
+    wait_for(lambda: server.total("pages") == "4705.50", timeout=15)
+    page_id = actionnetwork.ActionNetworkState().ordered()[0].id
+    with server.live_client("pages") as client:
+        client.wait_for(lambda m: m["type"] == "snapshot")
+        httpx.post(
+            f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
+            json={"id": page_id, "total_amount": "1850.00", "total_donations": 38},
+        )
+        message = client.wait_for_total("4715.50", timeout=10)
+    board = message["data"]["fundraisers"]
+    assert board[0]["raised"] == "2250.00" and {"1850.00", "615.50"} <= {r["raised"] for r in board}
+
+
+def test_wrong_key_shows_on_health_and_stops_hammering(sandbox_server, fundboard_server):
+    server = fundboard_server(
+        _campaign_toml(sandbox_server.url, key="bad-key-9876"), extra_env=FAST
+    )
+    wait_for(lambda: _an_requests(sandbox_server), timeout=15)
+    time.sleep(4)  # at 0.5 s a poll, a hammering poller would have sent ~8 more
+    assert len(_an_requests(sandbox_server)) == 1
+    health = server.shell(
+        "from fundboard.campaigns.models import Source; s = Source.objects.get();"
+        "print(s.status, s.consecutive_failures, s.next_poll_at is not None, repr(s.last_error))"
+    )
+    assert "auth_error 1 True" in health and "bad-key-9876" not in health
+    assert server.snapshot("pages")["sources"][0]["status"] == "auth_error"
+    assert "bad-key-9876" not in server.log()
+
+
+def test_429_retry_after_holds_the_embedded_scheduler_back(sandbox_server, fundboard_server):
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/actionnetwork/faults",
+        json={"fail_next": 1, "status": 429, "retry_after": 7},
+    )
+    fundboard_server(_campaign_toml(sandbox_server.url), extra_env=FAST)
+    wait_for(lambda: len(_an_requests(sandbox_server)) >= 2, timeout=20, interval=0.2)
+    first, second = _an_requests(sandbox_server)[:2]
+    assert second["at"] - first["at"] >= 7
+
+
+def test_a_staff_poll_request_is_served_at_once(sandbox_server, fundboard_server):
+    server = fundboard_server(_campaign_toml(sandbox_server.url, interval=600), extra_env=FAST)
+    wait_for(lambda: server.total("pages") == "4705.50", timeout=15)
+    assert len(_an_requests(sandbox_server)) == 1
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
+        json={"summary": "Late page", "total_amount": "94.50"},
+    )
+    server.shell(
+        "from django.utils import timezone; from fundboard.campaigns.models import Source;"
+        "Source.objects.update(poll_requested_at=timezone.now())"
+    )
+    wait_for(lambda: server.total("pages") == "4800.00", timeout=10)
+    time.sleep(1.5)
+    assert len(_an_requests(sandbox_server)) == 2  # served once, not on every scan
