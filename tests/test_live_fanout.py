@@ -87,6 +87,9 @@ def test_removal_sends_donation_removed_and_a_lower_total():
     campaign = make_campaign()
     source = make_source(campaign)
     ingest_donations(source.pk, [record("5.00", uid="a"), record("3.00", uid="b")])
+    # Those broadcasts went out on the broadcaster's own loop; let them finish before the
+    # scenario binds it to this test's loop (a process normally has just one).
+    broadcaster.flush()
 
     async def scenario():
         broadcaster.bind(asyncio.get_running_loop())
