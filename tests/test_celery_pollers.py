@@ -168,3 +168,35 @@ def test_the_redis_lock_lets_one_poll_of_a_source_run_at_a_time(settings):
         assert first is True and second is False
     with source_lock(42, ttl=5) as again:
         assert again is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_dispatch_serves_a_staff_poll_request_but_waits_out_retry_after(settings):
+    import redis
+    from django.utils import timezone
+
+    from fundboard.sync.tasks import RedisSchedule, ScheduleEntry, dispatch_due_polls
+
+    from .factories import make_campaign, make_source
+
+    settings.REDIS_URL = os.environ["FUNDBOARD_TEST_REDIS_URL"]
+    settings.REDIS_PREFIX = f"fbdispatch{os.getpid()}"
+    source = make_source(make_campaign(), kind="p2p", provider_ids={"event_id": "x"})
+    schedule, now = RedisSchedule(), time.time()
+    try:
+        # Polled 10 s ago (past the floor), next poll in a minute, Retry-After 5 s running.
+        schedule.write(source.pk, ScheduleEntry(now - 10, now + 60, now + 5))
+        assert dispatch_due_polls() == 0
+        source.poll_requested_at = timezone.now()
+        source.save(update_fields=["poll_requested_at"])
+        assert dispatch_due_polls() == 0  # the request waits for Retry-After
+        schedule.write(source.pk, ScheduleEntry(now - 10, now + 60, 0))
+        assert dispatch_due_polls() == 1  # now it is served at once
+        assert dispatch_due_polls() == 0  # queued once, not on every beat
+    finally:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{settings.REDIS_PREFIX}*"))
+        if keys:
+            client.delete(*keys)
+        client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # the task no worker here consumes
+        client.close()
