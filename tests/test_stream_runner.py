@@ -287,3 +287,27 @@ def test_reconciliation_backfills_a_gap_and_reports_drift(fundboard_server, sand
     control(sandbox_server, "delete", {"_id": ids[1]})
     wait_for(lambda: server.total("live") == "12.00")
     wait_for(lambda: health(server)["drift"] == "", timeout=10)
+
+
+def test_bom_ids_and_heartbeats_and_upstream_errors_on_reconnect(fundboard_server, sandbox_server):
+    # httpx-sse 0.4.3 keeps a leading BOM and yields empty events after heartbeats once an id
+    # was seen; neither may cost a donation.
+    control(sandbox_server, "faults", {"bom": True, "send_ids": True})
+    server = start(fundboard_server, sandbox_server)
+    control(sandbox_server, "donations", donation("Bom", "2.00"))
+    wait_for(lambda: server.total("live") == "2.00")
+    time.sleep(1.5)  # several heartbeats after an id
+    control(sandbox_server, "donations", donation("Beat", "3.00"))
+    wait_for(lambda: server.total("live") == "5.00")
+
+    # The stream drops and the next attempts meet 503s: degraded, then back to ok.
+    control(sandbox_server, "faults", {"fail_next": 1000, "status": 503})
+    control(sandbox_server, "faults", {"drop_streams": True})
+    control(sandbox_server, "donations", donation("Gap", "4.00"))
+    wait_for(lambda: health(server)["status"] == "degraded", timeout=10)
+    assert server.snapshot("live")["sources"][0]["status"] == "stale"
+    assert server.total("live") == "5.00"  # the last good numbers stay on screen
+    control(sandbox_server, "faults", {"fail_next": 0})
+    wait_for(lambda: server.total("live") == "9.00", timeout=20)
+    state = wait_for(lambda: (h := health(server))["status"] == "ok" and h, timeout=10)
+    assert state["stream_connected"] is True and state["rejected_records"] == 0
