@@ -180,3 +180,38 @@ def test_dashboard_page_escapes_what_donors_typed(organiser):
         html = staff.get(url).text
         assert "<img src=x" not in html
         assert "<script>alert(2)" not in html
+
+
+def test_imraising_test_donation_goes_through_the_platform_and_the_stream(
+    fundboard_server, sandbox_server
+):
+    from fundboard.sandbox.imraising import ADVANCED_KEY
+
+    stream = f"""
+  [[campaign.source]]
+  kind = "imraising"
+  name = "Stream"
+  base_url = "{sandbox_server.url}"
+  api_key = "{ADVANCED_KEY}"
+"""
+    server = fundboard_server(CAMPAIGN + stream)
+    create_user(server, "olive", "Organisers")
+    staff = StaffSession(server, "olive")
+    page = staff.get("/dashboard/spring/").text
+    assert "ImRaising test donation via Stream" in page
+    health = staff.get("/dashboard/spring/health.json").json()["sources"]
+    source_id = health[0]["id"]
+    wait_for(
+        lambda: staff.get("/dashboard/spring/health.json").json()["sources"][0]["stream_connected"],
+        timeout=15,
+    )
+    with server.live_client("spring") as public:
+        public.receive()
+        response = staff.post(
+            f"/dashboard/spring/sources/{source_id}/imraising-test",
+            {"display_name": "Test donor", "amount": "5.00", "message": "Platform test"},
+        )
+        assert response.json()["ok"] is True, response.text
+        alert = public.wait_for(lambda m: m["type"] == "donation", timeout=15)
+        assert (alert["data"]["test"], alert["data"]["currency"]) == (True, "XTS")
+    assert server.total("spring") == "0.00"

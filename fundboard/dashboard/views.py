@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from fundboard.campaigns.models import Campaign, Source, SourceKind
 from fundboard.ingest.models import Donation
 from fundboard.live.snapshot import build_snapshot
+from fundboard.ops.logging import redact
+from fundboard.providers.errors import ProviderError
 
 from . import actions, status
 from .access import can, staff_permission_required
@@ -324,10 +326,16 @@ def imraising_test(request, slug, source_id):
     if not form.is_valid():
         return _done(request, slug, "Invalid test alert.", ok=False)
     try:
-        send(source, **form.cleaned_data)
-    except Exception as error:  # the platform said no (key, permission, outage): tell staff
-        log.warning("imraising test donation failed source=%s error=%s", source.pk, type(error))
-        return _done(request, slug, f"ImRaising refused: {type(error).__name__}.", ok=False)
+        send(
+            source.effective_base_url,
+            source.api_key,
+            form.cleaned_data["amount"],
+            form.cleaned_data["message"],
+        )
+    except ProviderError as error:  # the platform said no (key, permission, outage): tell staff
+        reason = redact(str(error), source.api_key)[:200]
+        log.warning("imraising test donation failed source=%s error=%s", source.pk, reason)
+        return _done(request, slug, f"ImRaising refused the test donation: {reason}", ok=False)
     actions.record_action(
         request.user, campaign, ActionKind.TEST_ALERT, source=source, detail="ImRaising test"
     )
