@@ -264,15 +264,15 @@ class StreamRunner:
     # --- the stream ------------------------------------------------------------------------
 
     async def _stream_forever(self) -> None:
+        config: SourceConfig | None = None
         while True:
-            config = await db(load_config, self.source_id)
             opened_at = time.monotonic()
-            error: BaseException | None = None
             try:
+                config = await db(load_config, self.source_id)
                 await self._consume(config)
             except StreamEnded as ended:
-                error = ended
-            except (ProviderError, BadData) as failure:
+                error: BaseException = ended
+            except ProviderError as failure:
                 error = failure
             except httpx.TimeoutException as failure:
                 error = UpstreamUnavailable(f"stream timed out ({type(failure).__name__})")
@@ -280,35 +280,42 @@ class StreamRunner:
                 error = UpstreamUnavailable(f"stream broke ({type(failure).__name__})")
             except SSEError as failure:
                 error = BadData(f"not an event stream: {failure}")
-            except Exception as failure:  # noqa: BLE001 - a bug must not end the runner
+            except Exception as failure:  # noqa: BLE001 - a bug or a lost database must not end it
                 log.exception("source=%s stream runner error", self.source_id)
                 error = failure
-            lasted = time.monotonic() - opened_at
-            healthy = self.connected and lasted >= config.settings.healthy_after
-            await self._after_disconnect(config, error, healthy)
+            settings = config.settings if config else StreamSettings()
+            healthy = self.connected and time.monotonic() - opened_at >= settings.healthy_after
+            api_key = config.api_key if config else ""
+            await self._after_disconnect(settings, api_key, error, healthy)
 
     async def _after_disconnect(
-        self, config: SourceConfig, error: BaseException, healthy: bool
+        self, settings: StreamSettings, api_key: str, error: BaseException, healthy: bool
     ) -> None:
         self.connected = False
         self.failures = 0 if healthy else self.failures + 1
-        delay = self.reconnect_delay(config.settings, error)
+        delay = self.reconnect_delay(settings, error)
         metrics.STREAM_RECONNECTS.labels(self.source_id).inc()
-        message = redact(str(error) or type(error).__name__, config.api_key)
+        message = redact(str(error) or type(error).__name__, api_key)
         log.info(
-            "stream closed source=%s reason=%s reconnect_in=%.1fs",
-            self.source_id,
-            message,
-            delay,
+            "stream closed source=%s reason=%s reconnect_in=%.1fs", self.source_id, message, delay
         )
         next_at = timezone.now() + timedelta(seconds=delay)
-        if healthy and isinstance(error, StreamEnded):
-            # A long, healthy connection that the server ended: not a failure.
-            await db(record_success, self.source_id, stream_connected=False, next_poll_at=next_at)
-        else:
-            await db(
-                record_failure, self.source_id, error, stream_connected=False, next_poll_at=next_at
-            )
+        try:
+            if healthy and isinstance(error, StreamEnded):
+                # A long, healthy connection that the server ended: not a failure.
+                await db(
+                    record_success, self.source_id, stream_connected=False, next_poll_at=next_at
+                )
+            else:
+                await db(
+                    record_failure,
+                    self.source_id,
+                    error,
+                    stream_connected=False,
+                    next_poll_at=next_at,
+                )
+        except Exception:  # noqa: BLE001 - the wait below must happen whatever the database says
+            log.exception("source=%s could not record the stream's health", self.source_id)
         await asyncio.sleep(delay)
 
     def reconnect_delay(self, settings: StreamSettings, error: BaseException) -> float:
