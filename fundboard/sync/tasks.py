@@ -82,7 +82,11 @@ def poll_source_task(source_id: int) -> str:
         schedule.write(source_id, entry)
     # Let the broadcaster's loop send what the poll announced before the task ends.
     broadcaster.flush()
-    log.info("polled source=%s result=%s next_in=%.1fs", source_id, outcome.result, outcome.delay)
+    # Unchanged polls are the steady state (one a second per source): keep them out of INFO.
+    level = logging.DEBUG if outcome.result == "unchanged" else logging.INFO
+    log.log(
+        level, "polled source=%s result=%s next_in=%.1fs", source_id, outcome.result, outcome.delay
+    )
     return outcome.result
 
 
