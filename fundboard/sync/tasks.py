@@ -66,20 +66,23 @@ def poll_source_task(source_id: int) -> str:
     from fundboard.live.broadcast import broadcaster
 
     schedule = RedisSchedule()
-    schedule.clear_queued(source_id)
-    with source_lock(source_id) as acquired:
-        if not acquired:
-            return "locked"
-        entry = schedule.read([source_id]).get(source_id, ScheduleEntry())
-        entry.started(time.time())
-        schedule.write(source_id, entry)
-        close_old_connections()
-        try:
-            outcome: PollOutcome = poll_source(source_id)
-        finally:
+    try:
+        with source_lock(source_id) as acquired:
+            if not acquired:
+                return "locked"
+            entry = schedule.read([source_id]).get(source_id, ScheduleEntry())
+            entry.started(time.time())
+            schedule.write(source_id, entry)
             close_old_connections()
-        entry.finished(outcome, time.time())
-        schedule.write(source_id, entry)
+            try:
+                outcome: PollOutcome = poll_source(source_id)
+            finally:
+                close_old_connections()
+            entry.finished(outcome, time.time())
+            schedule.write(source_id, entry)
+    finally:
+        # Cleared when done, not when started: beat does not queue more while this one runs.
+        schedule.clear_queued(source_id)
     # Let the broadcaster's loop send what the poll announced before the task ends.
     broadcaster.flush()
     # Unchanged polls are the steady state (one a second per source): keep them out of INFO.
