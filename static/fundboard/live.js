@@ -238,6 +238,11 @@
       });
     }
 
+    // Rows rendered by the server get the same keys, so the first update animates them too.
+    keyed(Array.prototype.map.call(list.children, function (row) {
+      return { name: row.getAttribute("data-key") };
+    })).forEach(function (item, index) { list.children[index].__fbKey = item.key; });
+
     function fillRow(row, rank, entry, currency) {
       row.textContent = "";
       row.appendChild(el("span", "fb-rank", integers.format(rank)));
