@@ -89,6 +89,8 @@ log = logging.getLogger("fundboard.sync.stream")
 SCAN_SECONDS = float(os.environ.get("FUNDBOARD_STREAM_SCAN_SECONDS", "1.0"))
 BACKFILL_ATTEMPTS = 5
 CENT = Decimal("0.01")
+MAX_BATCH = 500  # stream events written in one go when they pile up
+MAX_QUEUED_EVENTS = 5000  # the reader waits when the writer is this far behind
 LIMITED_KEY_NOTE = (
     "unchecked: the API key is Limited, so missed donations cannot be backfilled and totals "
     "cannot be reconciled (both need an Advanced key); live streaming works"
@@ -218,14 +220,40 @@ def stored_donor_totals(config: SourceConfig, names: list[str]) -> dict[str, Dec
     return {row["display_name"]: row["total"].quantize(CENT) for row in rows}
 
 
-def ingest_event(source_id: int, kind: str, record, event_id: str) -> None:
-    """One stream event into the database, and the stream's cursor when it gave ids."""
-    if kind == "add":
-        ingest_donations(source_id, [record])
-    else:
-        remove_donations(source_id, [record.upstream_id])
-    if event_id:
-        Source.objects.filter(pk=source_id).update(last_event_id=event_id[:200])
+@dataclass(frozen=True)
+class StreamEvent:
+    """One parsed stream event waiting to be written: an add, a delete or a rejection."""
+
+    kind: str  # "add", "delete" or "reject"
+    record: object = None  # DonationRecord, RemovalRecord, or the rejection reason
+    event_id: str = ""
+
+
+def apply_events(source_id: int, events: list[StreamEvent]) -> None:
+    """A burst of stream events into the database, in order, a run of one kind per call.
+
+    Consecutive adds become one `ingest_donations` (one transaction, one `donation` event
+    each, in order), consecutive deletes one `remove_donations`. The stream's cursor is
+    stored when it gave ids.
+    """
+    index = 0
+    while index < len(events):
+        kind = events[index].kind
+        end = index
+        while end < len(events) and events[end].kind == kind:
+            end += 1
+        run = [event.record for event in events[index:end]]
+        if kind == "add":
+            ingest_donations(source_id, run)
+        elif kind == "delete":
+            remove_donations(source_id, [record.upstream_id for record in run])
+        else:
+            for reason in run:
+                record_rejection(source_id, reason)
+        index = end
+    last_id = next((e.event_id for e in reversed(events) if e.event_id), "")
+    if last_id:
+        Source.objects.filter(pk=source_id).update(last_event_id=last_id[:200])
 
 
 # --- one source ------------------------------------------------------------------------------
@@ -368,36 +396,84 @@ class StreamRunner:
             said_something = asyncio.Event()
             backfill = asyncio.create_task(self._backfill_when_open(config, said_something))
             try:
-                async for event in event_source.aiter_sse():
-                    said_something.set()
-                    await self._handle(event)
+                await self._read_events(event_source, said_something)
             finally:
                 backfill.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await backfill
         raise StreamEnded("the server ended the stream")
 
-    async def _handle(self, event: ServerSentEvent) -> None:
+    async def _read_events(self, event_source, said_something: asyncio.Event) -> None:
+        """Parse events as they come; a writer task stores them, in bursts when they pile up.
+
+        While the writer waits on the database the reader goes on queueing, so a burst is
+        written in a few transactions instead of one per donation; alone, an event is written
+        at once. Whatever was read is written before this returns (unless cancelled).
+        """
+        queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_QUEUED_EVENTS)
+        writer = asyncio.create_task(self._write_events(queue))
+        try:
+            async for event in event_source.aiter_sse():
+                said_something.set()
+                parsed = self._parse(event)
+                if parsed is not None:
+                    await queue.put(parsed)
+                if writer.done():
+                    break  # it failed: its exception is raised below
+        except asyncio.CancelledError:
+            writer.cancel()
+            raise
+        except BaseException:
+            await self._finish_writing(queue, writer)
+            raise
+        await self._finish_writing(queue, writer)
+
+    @staticmethod
+    async def _finish_writing(queue: asyncio.Queue, writer: asyncio.Task) -> None:
+        """Let the writer store what is queued, then end; raises the writer's failure."""
+        while not writer.done():
+            try:
+                queue.put_nowait(None)
+                break
+            except asyncio.QueueFull:
+                await asyncio.wait({writer}, timeout=0.1)  # it is busy writing (or failed)
+        await writer
+
+    async def _write_events(self, queue: asyncio.Queue) -> None:
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch, finished = [first], False
+            while len(batch) < MAX_BATCH and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    finished = True
+                    break
+                batch.append(item)
+            await db(apply_events, self.source_id, batch)
+            if finished:
+                return
+
+    def _parse(self, event: ServerSentEvent) -> StreamEvent | None:
         if event.retry is not None and event.retry >= 0:
             self.retry_ms = event.retry
         event_id = ""
         if event.id and event.id != self.last_event_id:
             self.last_event_id = event_id = event.id
         if not event.data.strip():
-            return  # heartbeat artefacts and retry-only events carry nothing
+            return None  # heartbeat artefacts and retry-only events carry nothing
         if event.event == "donation.add":
             kind, parse = "add", parse_donation
         elif event.event == "donation.delete":
             kind, parse = "delete", parse_removal
         else:
             log.debug("source=%s ignores event %r", self.source_id, event.event[:40])
-            return
+            return None
         try:
-            record = parse(decode_event_data(event.data))
+            return StreamEvent(kind, parse(decode_event_data(event.data)), event_id)
         except BadRecord as error:
-            await db(record_rejection, self.source_id, f"{event.event}: {error}")
-            return
-        await db(ingest_event, self.source_id, kind, record, event_id)
+            return StreamEvent("reject", f"{event.event}: {error}", event_id)
 
     # --- backfill --------------------------------------------------------------------------
 
