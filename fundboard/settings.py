@@ -194,6 +194,8 @@ FUNDBOARD = {
     # Run stream runners and pollers inside `manage.py serve` (embedded mode).
     "EMBEDDED_INGEST": env_bool("FUNDBOARD_EMBEDDED_INGEST", not REDIS_URL),
     "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),
+    # Donations older than this when they arrive (history, long backfills) raise no alert.
+    "ALERT_MAX_AGE_SECONDS": float(os.environ.get("FUNDBOARD_ALERT_MAX_AGE_SECONDS", "600")),
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

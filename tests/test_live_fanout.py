@@ -119,3 +119,26 @@ def test_slow_socket_drops_its_backlog_for_the_latest_snapshot():
     assert len(slow.items) <= 3
     assert any('"snapshot"' in text for text in slow.items)
     assert slow.items[-1] == '{"type":"donation","n":9}'
+
+
+def test_old_donations_update_the_total_without_a_public_alert():
+    from datetime import UTC, datetime, timedelta
+
+    campaign = make_campaign()
+    source = make_source(campaign)
+    history = datetime.now(UTC) - timedelta(hours=2)
+
+    async def scenario():
+        broadcaster.bind(asyncio.get_running_loop())
+        hub, outbox = CampaignHub(), Outbox()
+        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+        old = [record("4.00", uid="old", when=history)]
+        await sync_to_async(ingest_donations)(source.pk, old)
+        await sync_to_async(ingest_donations)(source.pk, [record("1.00", uid="new")])
+        messages = await _drain(outbox, lambda seen: _last_total(seen) == "5.00")
+        await hub.leave(campaign_group(campaign.pk), outbox)
+        return messages
+
+    messages = asyncio.run(scenario())
+    alerts = [m["data"]["amount"] for m in messages if m["type"] == "donation"]
+    assert alerts == ["1.00"]

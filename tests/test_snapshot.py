@@ -110,3 +110,21 @@ def test_snapshot_survives_msgpack_and_json_unchanged():
     snapshot = build_snapshot(campaign)
     assert msgpack.unpackb(msgpack.packb(snapshot)) == snapshot
     assert json.loads(json.dumps(snapshot)) == snapshot
+
+
+def test_leaderboard_follows_changes_and_removals_upstream():
+    campaign = make_campaign()
+    walk = make_source(campaign, kind="p2p")
+    first = [EntryRecord("fundraiser", str(n), f"F{n}", Decimal(n)) for n in range(1, 4)]
+    apply_poll_result(walk.pk, PollResult(entries=first))
+    second = [
+        EntryRecord("fundraiser", "1", "F1", Decimal("100")),
+        EntryRecord("fundraiser", "2", "F2", Decimal("2")),
+    ]
+    outcome = apply_poll_result(walk.pk, PollResult(entries=second))
+    assert outcome.changed
+    assert [(f["name"], f["raised"]) for f in build_snapshot(campaign)["fundraisers"]] == [
+        ("F1", "100.00"),
+        ("F2", "2.00"),
+    ]
+    assert not apply_poll_result(walk.pk, PollResult(entries=second)).changed

@@ -212,42 +212,44 @@ def remove_donations(source_id: int, upstream_ids: Iterable[str]) -> IngestOutco
     return outcome
 
 
+ENTRY_FIELDS = [
+    "name", "team_name", "raised", "goal", "currency", "donation_count", "url", "blocked",
+]  # fmt: skip
+
+
 def _entry_values(record: EntryRecord) -> dict:
-    return {
-        "name": record.name,
-        "team_name": record.team_name,
-        "raised": record.raised,
-        "goal": record.goal,
-        "currency": record.currency,
-        "donation_count": record.donation_count,
-        "url": record.url,
-        "blocked": record.blocked,
-    }
+    return {name: getattr(record, name) for name in ENTRY_FIELDS}
 
 
 def _sync_entries(source: Source, entries: Sequence[EntryRecord]) -> bool:
-    """Make the stored leaderboard entries of a source equal to `entries`; True if any changed."""
+    """Make the stored leaderboard entries of a source equal to `entries`; True if any changed.
+
+    Batched: a P2P event's first poll brings thousands of fundraisers in a few statements.
+    """
     stored = {(e.kind, e.upstream_id): e for e in source.entries.all()}
     wanted = {(r.kind, r.upstream_id): r for r in entries}
-    changed = False
+    created, updated = [], []
+    now = timezone.now()
     for key, record in wanted.items():
         values = _entry_values(record)
         entry = stored.get(key)
         if entry is None:
-            LeaderboardEntry.objects.create(
-                source=source, kind=record.kind, upstream_id=record.upstream_id, **values
+            created.append(
+                LeaderboardEntry(
+                    source=source, kind=record.kind, upstream_id=record.upstream_id, **values
+                )
             )
-            changed = True
         elif any(getattr(entry, name) != value for name, value in values.items()):
             for name, value in values.items():
                 setattr(entry, name, value)
-            entry.save()
-            changed = True
+            entry.updated_at = now  # bulk_update skips auto_now
+            updated.append(entry)
+    LeaderboardEntry.objects.bulk_create(created, batch_size=500)
+    LeaderboardEntry.objects.bulk_update(updated, [*ENTRY_FIELDS, "updated_at"], batch_size=500)
     gone = [entry.pk for key, entry in stored.items() if key not in wanted]
     if gone:
         LeaderboardEntry.objects.filter(pk__in=gone).delete()
-        changed = True
-    return changed
+    return bool(created or updated or gone)
 
 
 def _apply_totals(source: Source, totals: TotalsRecord) -> bool:

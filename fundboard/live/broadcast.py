@@ -21,10 +21,12 @@ import os
 import threading
 import time
 from concurrent.futures import Future
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign
 
@@ -120,11 +122,19 @@ class LiveBroadcaster:
     # --- what ingest announces --------------------------------------------------------------
 
     def donations_added(self, campaign: Campaign, donations, version: int) -> None:
-        texts = [
-            _encode("donation", {**donation_payload(d, campaign), "version": version})
-            for d in donations
-        ]
-        self._submit(self._send_texts(campaign.pk, texts, "donation", version))
+        """One `donation` event each. Old donations (a first poll's history, a backfill
+        after a long outage) reach the staff feed but raise no public alert: they are in the
+        snapshot, and a burst of stale alerts on a stream would only confuse viewers."""
+        oldest_alert = timezone.now() - timedelta(
+            seconds=settings.FUNDBOARD["ALERT_MAX_AGE_SECONDS"]
+        )
+        texts, public = [], []
+        for donation in donations:
+            texts.append(
+                _encode("donation", {**donation_payload(donation, campaign), "version": version})
+            )
+            public.append(donation.donated_at >= oldest_alert)
+        self._submit(self._send_texts(campaign.pk, texts, "donation", version, public))
 
     def donations_removed(self, campaign: Campaign, donations, version: int) -> None:
         texts = [_encode("donation_removed", {"id": d.pk, "version": version}) for d in donations]
@@ -146,14 +156,19 @@ class LiveBroadcaster:
         await get_channel_layer().group_send(group, message)
 
     async def _send_texts(
-        self, campaign_id: int, texts: list[str], kind: str, version: int
+        self,
+        campaign_id: int,
+        texts: list[str],
+        kind: str,
+        version: int,
+        public: list[bool] | None = None,
     ) -> None:
         layer = get_channel_layer()
-        for text in texts:
-            await layer.group_send(campaign_group(campaign_id), _layer_message(text, kind, version))
-            await layer.group_send(
-                dashboard_group(campaign_id), _layer_message(text, kind, version)
-            )
+        for index, text in enumerate(texts):
+            message = _layer_message(text, kind, version)
+            if public is None or public[index]:
+                await layer.group_send(campaign_group(campaign_id), message)
+            await layer.group_send(dashboard_group(campaign_id), message)
 
     async def _schedule_snapshot(self, campaign_id: int) -> None:
         if campaign_id in self._pending:
