@@ -311,3 +311,18 @@ def test_bom_ids_and_heartbeats_and_upstream_errors_on_reconnect(fundboard_serve
     wait_for(lambda: server.total("live") == "9.00", timeout=20)
     state = wait_for(lambda: (h := health(server))["status"] == "ok" and h, timeout=10)
     assert state["stream_connected"] is True and state["rejected_records"] == 0
+
+
+def test_a_burst_gives_one_alert_per_donation_in_upstream_order(fundboard_server, sandbox_server):
+    server = start(fundboard_server, sandbox_server)
+    burst = [donation(f"n{i:02d}", "1.00") for i in range(60)]
+    burst.insert(30, {"raw": "not json"})  # a bad record mid-burst costs nothing else
+    with server.live_client("live") as client:
+        client.receive()
+        ids = control(sandbox_server, "donations", burst)["ids"]
+        control(sandbox_server, "delete", {"_id": ids[0]})
+        client.wait_for_total("59.00", timeout=15)
+        client.wait_for(lambda m: m["type"] == "donation_removed")
+        names = [m["data"]["name"] for m in client.of_type("donation")]
+    assert names == [f"n{i:02d}" for i in range(60)]
+    assert len(client.of_type("snapshot")) < 30  # snapshots are coalesced, alerts are not

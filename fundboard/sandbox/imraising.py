@@ -25,7 +25,7 @@ What upstream documents, imitated as closely as we can read it:
 - Amounts are "Float" strings mostly; a donation posted (or generated) with a JSON number
   keeps it as a number, since both appear upstream. Deleted donations leave every listing.
 
-Control endpoints (a contract other tests rely on; see the README's sandbox section):
+Control endpoints (a contract other tests and the demo rely on):
 
 - `POST /_sandbox/imraising/donations` one object or a list: `{"nickname", "amount",
   "currency"="USD", "message"?, "time"?, "_id"?, "broadcast"=true}` stores (unless XTS) and
