@@ -51,7 +51,7 @@ def _milestones(snapshot: dict, money) -> list[dict]:
         marks.append(
             {
                 "amount": amount,
-                "label": money(amount),
+                "label": money(amount, whole=value == value.to_integral_value()),
                 "left": f"{value / goal * 100:.2f}",
                 "reached": total >= value,
             }
@@ -101,10 +101,9 @@ def _ticker(snapshot: dict, options: WidgetOptions, money) -> list[dict]:
 def _widget_context(widget: str, snapshot: dict, options: WidgetOptions) -> dict:
     currency = snapshot["currency"]
 
-    def money(value, code: str = currency) -> str:
-        return format_money(
-            value, code, decimals=options.decimals, display=options.currency_display
-        )
+    def money(value, code: str = currency, *, whole: bool = False) -> str:
+        decimals = options.decimals and not whole
+        return format_money(value, code, decimals=decimals, display=options.currency_display)
 
     context = {}
     if widget == "thermometer":

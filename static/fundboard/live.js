@@ -61,7 +61,19 @@
       return { prefix: join(all.slice(0, first)), number: join(all.slice(first, last + 1)), suffix: join(all.slice(last + 1)) };
     }
     function text(value, currency) { return formatter(currency).format(value); }
-    return { parts: parts, text: text };
+    var wholes = {};
+    // "$1,000" rather than "$1,000.00" where cents add nothing (milestone labels).
+    function short(value, currency) {
+      if (toNumber(value) % 1 !== 0) return text(value, currency);
+      var key = currency || "XXX";
+      if (!wholes[key]) {
+        try {
+          wholes[key] = new Intl.NumberFormat(locale, { style: "currency", currency: key, currencyDisplay: display || "symbol", minimumFractionDigits: 0, maximumFractionDigits: 0 });
+        } catch (e) { wholes[key] = formatter(currency); }
+      }
+      return wholes[key].format(value);
+    }
+    return { parts: parts, text: text, short: short };
   }
 
   function safeLocale(locale) {
@@ -164,7 +176,7 @@
           var mark = el("div", "fb-milestone");
           mark.style.left = (value / goal * 100).toFixed(2) + "%";
           mark.setAttribute("data-amount", amount);
-          mark.appendChild(el("span", "fb-milestone-label fb-amount", money.text(amount, snapshot.currency)));
+          mark.appendChild(el("span", "fb-milestone-label fb-amount", money.short(amount, snapshot.currency)));
           bar.appendChild(mark);
         });
       }
@@ -187,7 +199,7 @@
       if (goal > 0 && before < goal && after >= goal) { celebrate("\uD83C\uDF89 Goal reached! Thank you!"); return; }
       var crossed = (snapshot.milestones || []).map(toNumber).filter(function (m) { return before < m && after >= m; });
       if (crossed.length) {
-        celebrate("\uD83C\uDF89 Milestone reached: " + money.text(Math.max.apply(null, crossed), snapshot.currency));
+        celebrate("\uD83C\uDF89 Milestone reached: " + money.short(Math.max.apply(null, crossed), snapshot.currency));
       }
     }
 
