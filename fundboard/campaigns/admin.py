@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from fundboard.ingest.moderation import announce_campaign_edit
@@ -161,13 +160,23 @@ class CampaignAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # After the campaign and its inline sources are saved: one fresh snapshot for viewers.
         announce_campaign_edit(form.instance.pk)
+        if change and {"hold_for_review", "blocked_words"} & set(form.changed_data):
+            from fundboard.dashboard.actions import record_action
+            from fundboard.dashboard.models import ActionKind
+
+            campaign = form.instance
+            detail = f"in the admin: hold for review {'on' if campaign.hold_for_review else 'off'}"
+            record_action(request.user, campaign, ActionKind.REVIEW_SETTINGS, detail=detail)
 
 
-def _request(field: str, label: str):
+def _request(request_source, label: str):
+    """An admin action that asks the pollers / the stream supervisor, recorded per source."""
+
     def action(model_admin, request, queryset):
-        with transaction.atomic():
-            count = queryset.update(**{field: timezone.now()})
-        model_admin.message_user(request, f"{label} requested for {count} source(s).")
+        sources = list(queryset)
+        for source in sources:
+            request_source(request.user, source)
+        model_admin.message_user(request, f"{label} requested for {len(sources)} source(s).")
 
     return action
 
@@ -223,12 +232,14 @@ class SourceAdmin(HttpsUrlsMixin, admin.ModelAdmin):
 
     @admin.action(description="Poll now (the pollers pick it up at once)")
     def poll_now(self, request, queryset):
-        _request("poll_requested_at", "A poll")(
-            self, request, queryset.exclude(kind=SourceKind.MANUAL)
-        )
+        from fundboard.dashboard.actions import request_poll
+
+        _request(request_poll, "A poll")(self, request, queryset.exclude(kind=SourceKind.MANUAL))
 
     @admin.action(description="Reconnect the stream")
     def reconnect(self, request, queryset):
-        _request("reconnect_requested_at", "A reconnect")(
+        from fundboard.dashboard.actions import request_reconnect
+
+        _request(request_reconnect, "A reconnect")(
             self, request, queryset.filter(kind=SourceKind.IMRAISING)
         )
