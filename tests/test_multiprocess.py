@@ -116,6 +116,8 @@ class WebProcess(Process):
         manage = [sys.executable, str(REPO / "manage.py")]
         args = [*manage, "serve", "--no-ingest", "--port", str(self.port)]
         super().__init__(name, args, env, log_dir)
+
+    def wait_until_serving(self) -> None:
         wait_for(self._answers, timeout=40, interval=0.2)
 
     @property
@@ -158,7 +160,8 @@ class Deployment:
 
     def web(self, name: str) -> WebProcess:
         web = WebProcess(name, self.env, self.tmp)
-        self.processes.append(web)
+        self.processes.append(web)  # before waiting, so a failed start is still cleaned up
+        web.wait_until_serving()
         return web
 
     def runner(self, name: str) -> Process:
