@@ -16,7 +16,8 @@ A `StreamRunner` keeps one source's stream open for as long as the process runs:
   the stream's `retry:`; a bad key (401) backs off for minutes, so it does not hammer;
 - on a slow interval it reconciles: upstream's `/donations/total` (and `/topDonors`) over the
   campaign window against what is stored; a disagreement is written as drift and triggers a
-  backfill; agreement clears it.
+  backfill (and, when we count more, the removal of donations upstream no longer lists whose
+  sum is exactly the excess: deletes missed during a gap); agreement clears it.
 
 httpx-sse 0.4.3 quirks handled here: it keeps a leading BOM (the response is decoded as
 utf-8-sig instead) and yields empty events after heartbeat comments once an id was seen
@@ -208,6 +209,14 @@ def _stored(config: SourceConfig):
 def stored_total(config: SourceConfig) -> Decimal:
     total = _stored(config).aggregate(total=Sum("amount"))["total"] or Decimal("0")
     return total.quantize(CENT)  # SQLite's SUM loses the scale
+
+
+def stored_not_listed(
+    config: SourceConfig, listed: set[str], before: datetime
+) -> dict[str, Decimal]:
+    """Counted donations (upstream id -> amount) older than `before` that were not listed."""
+    rows = _stored(config).filter(created_at__lt=before).values_list("upstream_id", "amount")
+    return {upstream_id: amount for upstream_id, amount in rows if upstream_id not in listed}
 
 
 def stored_donor_totals(config: SourceConfig, names: list[str]) -> dict[str, Decimal]:
@@ -532,14 +541,51 @@ class StreamRunner:
                 log.exception("source=%s reconciliation error", self.source_id)
 
     async def reconcile(self, config: SourceConfig) -> str:
-        """Compare upstream's totals with ours; on disagreement say so, backfill, check again."""
+        """Compare upstream's totals with ours; on disagreement say so, backfill, check again.
+
+        If we still count more than upstream, a `donation.delete` was probably missed while
+        the stream was down (a backfill only finds additions): see `_repair_missed_deletes`.
+        """
         drift = await self._drift(config)
         if drift:
             await db(record_drift, self.source_id, drift)
             await self.backfill(config)
             drift = await self._drift(config)
+        if drift and await self._repair_missed_deletes(config):
+            drift = await self._drift(config)
         await db(record_drift, self.source_id, drift)
         return drift
+
+    async def _repair_missed_deletes(self, config: SourceConfig) -> bool:
+        """Remove stored donations upstream no longer lists, when they explain the excess.
+
+        Only donations older than the listing (so not just streamed in), missing from the
+        whole listing of the campaign window, and only when their sum is exactly what we
+        count above upstream's own total: a listing that skipped a row while paging cannot
+        make us remove a real donation.
+        """
+        listed_before = timezone.now() - timedelta(seconds=2)
+        window = (config.starts_at, config.ends_at)
+        async with ImRaisingClient(config.base_url, config.api_key) as client:
+            totals = await client.donations_total(*window)
+            upstream = sum((t.total for t in totals if t.currency == config.currency), Decimal(0))
+            excess = await db(stored_total, config) - upstream
+            if excess <= 0:
+                return False  # we count less: nothing a missed delete explains
+            listed = set()
+            async for page in client.backfill_since(*window):
+                listed.update(record.upstream_id for record in page.records)
+        missing = await db(stored_not_listed, config, listed, listed_before)
+        if not missing or sum(missing.values()) != excess:
+            return False
+        log.warning(
+            "source=%s removing %s donation(s) upstream no longer lists (missed deletes): %s",
+            self.source_id,
+            len(missing),
+            ", ".join(sorted(missing))[:300],
+        )
+        await db(remove_donations, self.source_id, list(missing))
+        return True
 
     async def _drift(self, config: SourceConfig) -> str:
         window = (config.starts_at, config.ends_at)
