@@ -291,7 +291,10 @@ class StreamRunner:
         config = await db(load_config, self.source_id)
         self.fingerprint, self.last_event_id = config.fingerprint, config.last_event_id
         try:
-            await asyncio.gather(self._stream_forever(), self._reconcile_forever())
+            await asyncio.gather(
+                self._stream_forever(),
+                self._reconcile_forever(config.settings.reconcile_interval),
+            )
         finally:
             if self.connected:
                 # Best effort: the dashboard should not show a stream we no longer hold.
@@ -425,10 +428,12 @@ class StreamRunner:
             async for event in event_source.aiter_sse():
                 said_something.set()
                 parsed = self._parse(event)
-                if parsed is not None:
-                    await queue.put(parsed)
+                while queue.full() and not writer.done():
+                    await asyncio.wait({writer}, timeout=0.05)  # let the writer catch up
                 if writer.done():
                     break  # it failed: its exception is raised below
+                if parsed is not None:
+                    queue.put_nowait(parsed)
         except asyncio.CancelledError:
             writer.cancel()
             raise
@@ -504,7 +509,8 @@ class StreamRunner:
                 ceiling = min(
                     config.settings.backoff_max, config.settings.backoff_initial * 2**attempt
                 )
-                await asyncio.sleep(self._rng.uniform(ceiling / 2, ceiling))
+                wait = max(self._rng.uniform(ceiling / 2, ceiling), error.retry_after or 0)
+                await asyncio.sleep(wait)
         log.warning("source=%s gave up backfilling until the next reconnect", self.source_id)
 
     async def backfill(self, config: SourceConfig) -> int:
@@ -527,17 +533,19 @@ class StreamRunner:
 
     # --- reconciliation --------------------------------------------------------------------
 
-    async def _reconcile_forever(self) -> None:
+    async def _reconcile_forever(self, interval: float) -> None:
         while True:
-            config = await db(load_config, self.source_id)
-            await asyncio.sleep(config.settings.reconcile_interval)
+            await asyncio.sleep(interval)
             try:
-                await self.reconcile(await db(load_config, self.source_id))
+                config = await db(load_config, self.source_id)
+                interval = config.settings.reconcile_interval
+                await self.reconcile(config)
             except PermissionDenied:
-                await db(record_drift, self.source_id, LIMITED_KEY_NOTE)
+                with contextlib.suppress(Exception):
+                    await db(record_drift, self.source_id, LIMITED_KEY_NOTE)
             except ProviderError as error:
                 log.warning("source=%s reconciliation failed: %s", self.source_id, error)
-            except Exception:  # noqa: BLE001 - a bug must not end the runner
+            except Exception:  # noqa: BLE001 - a bug or a lost database must not end the runner
                 log.exception("source=%s reconciliation error", self.source_id)
 
     async def reconcile(self, config: SourceConfig) -> str:
