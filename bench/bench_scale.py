@@ -129,7 +129,7 @@ def run_server(server: str, args) -> dict:
             raise RuntimeError(f"the writer failed:\n{write.stderr[-3000:]}")
         written = json.loads(write.stdout.strip().splitlines()[-1])
         histogram: dict[int, int] = {}
-        events, measured, finished, finished_at = 0, 0, 0, []
+        events, measured, finished, finished_at, retries, drops = 0, 0, 0, [], 0, 0
         for viewer in viewers:
             out, _ = viewer.communicate(timeout=args.seconds + args.grace + 60)
             result = json.loads(out.strip().splitlines()[-1])
@@ -137,6 +137,8 @@ def run_server(server: str, args) -> dict:
                 histogram[int(ms)] = histogram.get(int(ms), 0) + n
             events += result["events"]
             measured += result["measured"]
+            retries += result["retries"]
+            drops += result["drops"]
             finished += result["finished"]
             finished_at += result["finished_at"]
         count, stored = stack.stored_donations("Bench feed")
@@ -150,6 +152,8 @@ def run_server(server: str, args) -> dict:
         "events": events,
         "expected_events": measured * donations,
         "measured": measured,
+        "retries": retries,
+        "drops": drops,
         "p50": histogram_percentile(histogram, 0.50),
         "p99": histogram_percentile(histogram, 0.99),
         "max": max(histogram) if histogram else -1,
@@ -179,13 +183,15 @@ def report(row: dict, args) -> None:
     w = row["writer"]
     print(
         f"{row['server']:<8} {args.sockets} sockets over 2 processes (open in "
-        f"{row['connect_seconds']:.1f} s), {args.rate}/s for {args.seconds} s "
+        f"{row['connect_seconds']:.1f} s, {row['retries']} handshakes retried), "
+        f"{args.rate}/s for {args.seconds} s "
         f"(writer took {w['elapsed']:.1f} s, max schedule lag {w['lag_max'] * 1000:.0f} ms)\n"
         f"         events delivered to the {row['measured']} timing sockets "
         f"{row['events']}/{row['expected_events']}; delay upstream->"
         f"socket p50 {row['p50']} ms, p99 {row['p99']} ms, max {row['max']} ms\n"
         f"         sockets on the exact final total {row['final']}: "
-        f"{row['finished']}/{args.sockets}; behind the last donation when they got there: "
+        f"{row['finished']}/{args.sockets} ({row['drops']} dropped and reconnected); "
+        f"behind the last donation when they got there: "
         f"p50 {row['behind_p50'] * 1000:.0f} ms, p99 {row['behind_p99'] * 1000:.0f} ms "
         f"(target <= 1000 ms); stored total exact: {row['exact_db']}, JSON on both "
         f"processes exact: {row['exact_json']}",

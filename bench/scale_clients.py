@@ -26,8 +26,10 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
+import random
 import re
 import sys
 import time
@@ -46,6 +48,9 @@ class Tally:
         self.histogram = [0] * (MAX_MS + 1)
         self.events = 0
         self.measured = 0  # full clients, the ones that time events
+        self.retries = 0  # handshakes refused or timed out, then retried
+        self.drops = 0  # open sockets the server closed, then reopened
+        self.last_error = ""
         self.opened = 0
         self.finished_at: list[float] = []
         self.all_open = asyncio.Event()
@@ -75,13 +80,34 @@ class Tally:
             self.all_done.set()
 
 
-async def viewer(url: str, origin: str, tally: Tally, idle: bool) -> None:
+class Seat:
+    """One viewer's place: it reconnects (as the widgets do) but is counted once."""
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+        self.opened = False
+        self.finished = False
+
+    def on_open(self) -> None:
+        if not self.opened:
+            self.opened = True
+            self.tally.on_open()
+
+    def on_final(self, now: float) -> None:
+        if not self.finished:
+            self.finished = True
+            self.tally.on_final(now)
+
+
+async def viewer(url: str, origin: str, seat: Seat, idle: bool) -> None:
+    tally = seat.tally
     async with websockets.connect(
         url, origin=origin, open_timeout=120, max_queue=None, compression=None
     ) as ws:
         await ws.recv()  # the first snapshot
-        tally.on_open()
-        tally.measured += 1
+        if not seat.opened:
+            tally.measured += 1
+        seat.on_open()
         if idle:
             await asyncio.Future()  # hold the socket until cancelled
         while True:
@@ -90,15 +116,16 @@ async def viewer(url: str, origin: str, tally: Tally, idle: bool) -> None:
             if text.startswith('{"type":"donation"'):
                 tally.on_event(text, now)
             elif text.startswith('{"type":"snapshot"') and tally.is_final(text):
-                tally.on_final(now)
+                seat.on_final(now)
                 return
 
 
 class SinkViewer(asyncio.Protocol):
     """A websocket viewer that reads almost for free: no per-message parsing or decoding."""
 
-    def __init__(self, tally: Tally, request: bytes) -> None:
-        self.tally = tally
+    def __init__(self, seat: Seat, request: bytes) -> None:
+        self.seat = seat
+        self.tally = seat.tally
         self.request = request
         self.transport: asyncio.Transport | None = None
         self.head = b""
@@ -129,7 +156,7 @@ class SinkViewer(asyncio.Protocol):
             chunk = self.tail + data
             if self.tally.final_bytes in chunk:
                 self.finished = True
-                self.tally.on_final(time.time())
+                self.seat.on_final(time.time())
             self.tail = chunk[-len(self.tally.final_bytes) :]
 
     def _walk_frames(self, data: bytes) -> None:
@@ -160,7 +187,7 @@ class SinkViewer(asyncio.Protocol):
                 self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             elif self.first_frame:
                 self.first_frame = False
-                self.tally.on_open()
+                self.seat.on_open()
             position += header
             self.skip = length
         self.pending = buffer[position:] if position < len(buffer) else b""
@@ -170,7 +197,7 @@ class SinkViewer(asyncio.Protocol):
             self.closed.set_result(exc)
 
 
-async def sink_viewer(url: str, origin: str, tally: Tally) -> None:
+async def sink_viewer(url: str, origin: str, seat: Seat) -> None:
     rest = url.removeprefix("ws://")
     host, _, path = rest.partition("/")
     hostname, _, port = host.partition(":")
@@ -182,28 +209,45 @@ async def sink_viewer(url: str, origin: str, tally: Tally) -> None:
     ).encode()
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(
-        lambda: SinkViewer(tally, request), hostname, int(port or 80)
+        lambda: SinkViewer(seat, request), hostname, int(port or 80)
     )
     await protocol.closed
     raise ConnectionError("the server closed a sink viewer's socket")
+
+
+async def keep_seat(seat: Seat, connect, attempts: int = 12) -> None:
+    """Connect, and reconnect with capped backoff after a refused or dropped socket."""
+    for attempt in range(attempts):
+        try:
+            await connect()
+            return
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as error:
+            if seat.finished:
+                return
+            if seat.opened:
+                seat.tally.drops += 1
+            else:
+                seat.tally.retries += 1
+            seat.tally.last_error = repr(error)
+            await asyncio.sleep(min(5.0, 0.2 * 2**attempt) * (0.5 + random.random()))
 
 
 async def main(args) -> None:
     tally = Tally(args.sockets, args.final_total)
     tasks = []
     for index in range(args.sockets):
-        url = args.urls[index % len(args.urls)]
+        url, seat = args.urls[index % len(args.urls)], Seat(tally)
         if args.measure_every and index % args.measure_every:
-            tasks.append(asyncio.create_task(sink_viewer(url, args.origin, tally)))
+            connect = functools.partial(sink_viewer, url, args.origin, seat)
         else:
-            tasks.append(asyncio.create_task(viewer(url, args.origin, tally, args.idle)))
-        if index % 50 == 49:
-            await asyncio.sleep(0.01)  # spread the handshakes a little
-    opening = asyncio.create_task(tally.all_open.wait())
-    await asyncio.wait([opening, *tasks], timeout=300, return_when=asyncio.FIRST_COMPLETED)
-    failed = [t for t in tasks if t.done() and t.exception() is not None]
-    if failed or not opening.done():
-        print(f"failed: {tally.opened}/{args.sockets} open; {failed[:1]!r}", flush=True)
+            connect = functools.partial(viewer, url, args.origin, seat, args.idle)
+        tasks.append(asyncio.create_task(keep_seat(seat, connect)))
+        if index % 25 == 24:
+            await asyncio.sleep(0.02)  # spread the handshakes a little
+    try:
+        await asyncio.wait_for(tally.all_open.wait(), 300)
+    except TimeoutError:
+        print(f"failed: {tally.opened}/{args.sockets} open; {tally.last_error}", flush=True)
         return
     print("ready", flush=True)
     if args.idle:
@@ -220,6 +264,8 @@ async def main(args) -> None:
                     "measured": tally.measured,
                     "finished": len(tally.finished_at),
                     "finished_at": tally.finished_at,
+                    "retries": tally.retries,
+                    "drops": tally.drops,
                 }
             ),
             flush=True,
