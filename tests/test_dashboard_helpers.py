@@ -4,6 +4,7 @@ session against a real server, and the staff websocket."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 from websockets.sync.client import connect
@@ -48,6 +49,10 @@ def create_user(
     return username
 
 
+def _utc_now_minute() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 class StaffSession:
     """An httpx client signed in through the admin login form, as a browser would be."""
 
@@ -87,7 +92,8 @@ class StaffSession:
             "display_name": name,
             "amount": amount,
             "currency": "USD",
-            "donated_at": extra.pop("donated_at", "2026-03-01T12:00"),
+            # Now by default: donations older than a few minutes raise no public alert.
+            "donated_at": extra.pop("donated_at", _utc_now_minute()),
             "method": "cheque",
             "message": message,
             **extra,
