@@ -438,13 +438,12 @@
       queue = queue.filter(function (d) { return d.id !== data.id; });
     }
 
-    // After a reconnect or while polling, donations that arrived unseen still get alerts.
-    function render(snapshot, catchUp) {
+    // Any donation newer than the page that a snapshot shows before its own event arrived
+    // (a snapshot read just after a commit, a reconnect, polling) still gets its alert, once.
+    function render(snapshot) {
       var recent = (snapshot.recent || []).slice().sort(function (a, b) { return a.id - b.id; });
       recent.forEach(function (d) {
-        if (catchUp && d.id > lastId && !seen[d.id]) donation(d);
-        seen[d.id] = true;
-        lastId = Math.max(lastId, d.id);
+        if (d.id > lastId && !seen[d.id]) donation(d);
       });
     }
     return { render: render, donation: donation, removed: removed };
@@ -458,14 +457,14 @@
     var snapshotUrl = "/api/v1/campaigns/" + encodeURIComponent(slug);
     var BASE = 500, CAP = 10000, GAP_WAIT = 2000, POLL_EVERY = 5000;
     var socket = null, failures = 0, reconnectTimer = 0, pollTimer = 0, gapTimer = 0;
-    var version = -1, freshConnection = false, everConnected = false;
+    var version = -1, freshConnection = false;
 
     function setState(state) { root.setAttribute("data-connection", state); }
 
-    function applySnapshot(snapshot, catchUp) {
+    function applySnapshot(snapshot) {
       version = snapshot.version;
       if (gapTimer) { clearTimeout(gapTimer); gapTimer = 0; }
-      handlers.snapshot(snapshot, catchUp);
+      handlers.snapshot(snapshot);
     }
 
     // A change announced with a version the last snapshot has not reached: the snapshot
@@ -487,9 +486,8 @@
       if (message.type === "snapshot") {
         // The first snapshot of a new connection is the truth, even if older (a restored DB).
         if (freshConnection || message.data.version >= version) {
-          applySnapshot(message.data, freshConnection && everConnected);
+          applySnapshot(message.data);
           freshConnection = false;
-          everConnected = true;
         }
       } else if (message.type === "donation") {
         handlers.donation(message.data);
@@ -533,7 +531,7 @@
       if (!window.fetch) return;
       fetch(snapshotUrl, { cache: "no-store", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (snapshot) { if (snapshot && typeof snapshot.version === "number") applySnapshot(snapshot, true); })
+        .then(function (snapshot) { if (snapshot && typeof snapshot.version === "number") applySnapshot(snapshot); })
         .catch(function () {});
     }
     function startPolling() { if (!pollTimer) { poll(); pollTimer = setInterval(poll, POLL_EVERY); } }
@@ -579,9 +577,9 @@
       case "alerts": widget = Alerts(firstSnapshot); break;
       default: return;
     }
-    widget.render(firstSnapshot, false);
+    widget.render(firstSnapshot);
     var connection = LiveConnection(config.slug, {
-      snapshot: function (snapshot, catchUp) { widget.render(snapshot, catchUp); },
+      snapshot: function (snapshot) { widget.render(snapshot); },
       donation: function (data) { if (widget.donation) widget.donation(data); },
       removed: function (data) { if (widget.removed) widget.removed(data); },
     });

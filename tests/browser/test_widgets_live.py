@@ -78,6 +78,20 @@ def test_every_alert_of_a_burst_of_twenty_shows_in_order(streamed_campaign, page
     assert len(page.evaluate("window.__alerts")) == 20  # and none twice
 
 
+def test_a_donation_made_while_the_server_was_down_still_gets_its_alert(streamed_campaign, page):
+    campaign = streamed_campaign()
+    page.add_init_script(RECORD_ALERTS)
+    page.goto(campaign.url("alerts", "duration=1&sound=none"))
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    campaign.server.kill()
+    campaign.donate({"nickname": "While Away", "amount": "9.00"})
+    campaign.server.start()  # the stream's backfill stores it; the page catches up
+    page.wait_for_function("() => window.__alerts.length >= 1", timeout=30_000)
+    campaign.donate({"nickname": "After", "amount": "4.00"})
+    page.wait_for_function("() => window.__alerts.length >= 2", timeout=15_000)
+    assert [a["name"] for a in page.evaluate("window.__alerts")] == ["While Away", "After"]
+
+
 def test_alerts_honour_minimum_and_mark_test_donations(streamed_campaign, page):
     campaign = streamed_campaign()
     page.add_init_script(RECORD_ALERTS)
@@ -247,7 +261,7 @@ def test_other_widgets_follow_the_stream(streamed_campaign, page, widget):
     if widget == "ticker":
         campaign.donate({"nickname": "مريم 🦊", "amount": "8.00", "message": "شكرا"})
         page.wait_for_function(
-            "() => document.querySelector('.fb-tick .fb-name').textContent === 'مريم 🦊'"
+            "() => (document.querySelector('.fb-tick .fb-name') || {}).textContent === 'مريم 🦊'"
         )
         direction = page.locator(".fb-tick .fb-name").first.evaluate(
             "e => getComputedStyle(e).direction"
