@@ -18,7 +18,10 @@ why the core layer "fails outright" here, at any socket count. Past that, every 
 holds a pooled connection in BZPOPMIN, so the pool's default cap ("Too many connections")
 is hit next.
 Commands counted exclude connection set-up and tear-down (SUBSCRIBE, UNSUBSCRIBE, HELLO,
-CLIENT), which follow sockets joining and leaving, not broadcasts.
+CLIENT, and ZREM = group_discard on the core layer), which follow sockets joining and
+leaving, not broadcasts. A PUBLISH is one command however many subscribers receive it, so
+the bytes Redis sends per broadcast (INFO stats total_net_output_bytes) are printed too:
+that is where one-member-per-socket on the pubsub layer grows with the sockets.
 
 The driver `group_send`s M donation-sized messages (0.25 s apart) to the group; viewers in
 client processes (fanout_clients.py) time each from its send. Redis commands are the INFO
@@ -41,7 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack_clients import PY, REPO, Stack, percentile  # noqa: E402
 
 EVENT_SIZE = 400
-CONNECTION_WORK = {"subscribe", "unsubscribe", "hello", "client|setinfo", "client"}
+BYTES_OUT = "bytes-out"
+# Sockets joining and leaving (group_add/group_discard, SUBSCRIBE/UNSUBSCRIBE) is not
+# broadcast work; nor are this script's own INFO reads.
+CONNECTION_WORK = {
+    "subscribe", "unsubscribe", "hello", "client|setinfo", "client", "zrem", BYTES_OUT,
+}  # fmt: skip
 
 
 def start_redis() -> tuple[subprocess.Popen, str]:
@@ -69,8 +77,12 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 def command_counts(url: str) -> dict[str, int]:
     import redis
 
-    stats = redis.Redis.from_url(url).info("commandstats")
-    return {name[8:]: row["calls"] for name, row in stats.items() if name != "cmdstat_info"}
+    client = redis.Redis.from_url(url)
+    stats = client.info("commandstats")
+    counts = {name[8:]: row["calls"] for name, row in stats.items() if name != "cmdstat_info"}
+    # Bytes Redis sent: a PUBLISH to N subscribers is one command but N deliveries.
+    counts[BYTES_OUT] = client.info("stats")["total_net_output_bytes"]
+    return counts
 
 
 def start_clients(url: str, origin: str, sockets: int, messages: int, procs: int, timeout: float):
@@ -137,8 +149,10 @@ def run_one(target: dict, sockets: int, args) -> dict:
     delta = {name: after.get(name, 0) - before.get(name, 0) for name in after}
     # Connection set-up and tear-down (sockets leaving as clients finish) is not broadcast work.
     delta = {n: calls for n, calls in delta.items() if calls > 0 and n not in CONNECTION_WORK}
+    bytes_out = after[BYTES_OUT] - before[BYTES_OUT]
     return {
         "commands": sum(delta.values()) / args.messages,
+        "kb_out": bytes_out / args.messages / 1024,
         "top": sorted(delta.items(), key=lambda item: -item[1])[:3],
         "received": len(latencies),
         "expected": sockets * args.messages,
@@ -213,7 +227,8 @@ def main() -> None:
                     top = ", ".join(f"{name} {calls}" for name, calls in row["top"])
                     print(
                         f"{target['name']:<24} {sockets:>5} sockets: "
-                        f"{row['commands']:8.1f} Redis commands/broadcast ({top}); "
+                        f"{row['commands']:6.1f} Redis commands and "
+                        f"{row['kb_out']:7.1f} KB sent by Redis per broadcast ({top}); "
                         f"received {row['received']}/{row['expected']}; "
                         f"p50 {row['p50']:7.1f} ms  p99 {row['p99']:7.1f} ms",
                         flush=True,
