@@ -272,3 +272,37 @@ def test_other_widgets_follow_the_stream(streamed_campaign, page, widget):
         campaign.donate({"nickname": "Ann", "amount": "8.00"})
         page.wait_for_timeout(1000)
         assert page.locator("#empty").is_visible()
+
+
+RECORD_TOTALS = """
+window.__totals = [];
+new MutationObserver(function () {
+  var total = document.getElementById("total");
+  if (total && window.__totals[window.__totals.length - 1] !== total.textContent) {
+    window.__totals.push(total.textContent);
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def test_the_total_counts_up_smoothly_unless_motion_is_reduced(streamed_campaign, browser):
+    campaign = streamed_campaign(goal="5000")
+    pages = {}
+    for motion in ("no-preference", "reduce"):
+        context = browser.new_context(reduced_motion=motion)
+        pages[motion] = context.new_page()
+        pages[motion].add_init_script(RECORD_TOTALS)
+        pages[motion].goto(campaign.url("thermometer"))
+        pages[motion].wait_for_function(
+            "() => document.documentElement.dataset.connection === 'live'"
+        )
+    campaign.donate({"nickname": "Ann", "amount": "1500.00"})
+    for page in pages.values():
+        _wait_total(page, "1,500.00")
+    counted = pages["no-preference"].evaluate("window.__totals")
+    steps = [float(text.replace(",", "")) for text in counted]
+    assert len(steps) > 5, counted  # intermediate values were shown on the way
+    assert steps == sorted(steps) and steps[-1] == 1500.0
+    assert pages["reduce"].evaluate("window.__totals") == ["0.00", "1,500.00"]
+    for page in pages.values():
+        page.context.close()
