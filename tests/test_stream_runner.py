@@ -54,8 +54,12 @@ def sandbox_state(sandbox) -> dict:
     return httpx.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
 
 
+def requests(sandbox) -> list[dict]:
+    return sandbox_state(sandbox)["requests"]
+
+
 def listens(sandbox) -> list[dict]:
-    return [r for r in sandbox_state(sandbox)["requests"] if r["path"] == "/api/v1/listen"]
+    return [r for r in requests(sandbox) if r["path"] == "/api/v1/listen"]
 
 
 def fast_sandbox(sandbox) -> None:
@@ -81,6 +85,9 @@ def start(fundboard_server, sandbox_server, **kwargs):
     fast_sandbox(sandbox_server)
     server = fundboard_server(campaign_toml(sandbox_server.url, **kwargs))
     wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
+    # ...and its first backfill has asked for the listing, so it cannot be what finds
+    # the donations a test posts next.
+    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
     return server
 
 
