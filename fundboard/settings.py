@@ -135,6 +135,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise has no type for .wav (the alert sounds); octet-stream would do, audio/wav is right.
+WHITENOISE_MIMETYPES = {".wav": "audio/wav"}
 if env_bool("FUNDBOARD_COLLECTED_STATIC", False):
     STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
     # Production: `collectstatic` ran; serve compressed files with hashed names, cached forever.

@@ -32,6 +32,14 @@ new MutationObserver(function (changes) {
 }).observe(document, {childList: true, subtree: true});
 """
 
+RECORD_SOUNDS = """
+window.__plays = [];
+HTMLMediaElement.prototype.play = function () {
+  window.__plays.push({src: this.src, volume: this.volume});
+  return Promise.resolve();
+};
+"""
+
 
 def _total(page) -> str:
     return page.locator("#total").inner_text()
@@ -95,7 +103,8 @@ def test_a_donation_made_while_the_server_was_down_still_gets_its_alert(streamed
 def test_alerts_honour_minimum_and_mark_test_donations(streamed_campaign, page):
     campaign = streamed_campaign()
     page.add_init_script(RECORD_ALERTS)
-    page.goto(campaign.url("alerts", "duration=1&sound=none&min=5"))
+    page.add_init_script(RECORD_SOUNDS)
+    page.goto(campaign.url("alerts", "duration=1&sound=coin&volume=30&min=5"))
     page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
     campaign.donate(
         {"nickname": "Small", "amount": "1.00"},
@@ -107,6 +116,21 @@ def test_alerts_honour_minimum_and_mark_test_donations(streamed_campaign, page):
     assert [(a["name"], a["test"]) for a in shown] == [("Tester", True), ("Big", False)]
     assert "TEST" in shown[0]["text"]
     assert "Keep going!" in shown[1]["text"]
+    # One sound per alert shown, at the asked volume; the file is served.
+    plays = page.evaluate("window.__plays")
+    assert len(plays) == 2
+    assert all(p["src"].endswith("/static/fundboard/sounds/coin.wav") for p in plays)
+    assert all(abs(p["volume"] - 0.3) < 0.01 for p in plays)
+    assert page.request.get(plays[0]["src"]).headers["content-type"] == "audio/wav"
+    duration = page.evaluate(
+        """src => new Promise(done => {
+            const audio = new Audio(src);
+            audio.onloadedmetadata = () => done(audio.duration);
+            audio.onerror = () => done(-1);
+        })""",
+        plays[0]["src"],
+    )
+    assert 0.3 < duration < 1.0  # Chromium decodes it
 
 
 def test_a_deleted_donation_leaves_the_total_on_screen(streamed_campaign, page):
