@@ -60,9 +60,9 @@ def test_thermometer_is_right_before_any_script_runs(client, campaign):
     assert _text_of(html, "goal") == "$1,000.00"
     assert _text_of(html, "percent") == "32%"
     assert _text_of(html, "count") == "2"
-    assert 'id="fill" style="width: 32%"' in html
+    assert 'id="fill" style="width: 32%;' in html
     # Milestones inside the goal are marked, the reached one as reached; 2000 is off the bar.
-    assert re.findall(r'class="fb-milestone( is-reached)?" style="left: ([\d.]+)%"', html) == [
+    assert re.findall(r'class="fb-milestone( is-reached)?" style="left: ([\d.]+)%;', html) == [
         (" is-reached", "25.00"),
         ("", "50.00"),
     ]
@@ -74,7 +74,7 @@ def test_thermometer_beyond_the_goal_shows_goal_reached(client, campaign):
     html = client.get("/c/spring/thermometer").content.decode()
     assert "is-goal-reached" in html
     assert _text_of(html, "percent") == "123%"
-    assert 'id="fill" style="width: 100%"' in html
+    assert 'id="fill" style="width: 100%;' in html
     assert re.search(r'id="goal-badge"\s*>Goal reached!', html)
 
 
@@ -254,3 +254,16 @@ def test_index_escapes_the_campaign_name(client):
     make_campaign("odd", name="<b>Bold</b> drive")
     html = client.get("/c/odd/").content.decode()
     assert "<b>Bold" not in html and "&lt;b&gt;Bold&lt;/b&gt; drive" in html
+
+
+def test_a_campaign_without_goal_shows_no_percentage_or_goal(client):
+    make_campaign("open", goal=Decimal("0"))
+    html = client.get("/c/open/thermometer").content.decode()
+    assert re.search(r'id="of" hidden', html)
+    assert re.search(r'id="percent" hidden', html)
+
+
+def test_the_thermometer_can_stand_up(client, campaign):
+    html = client.get("/c/spring/thermometer?layout=vertical").content.decode()
+    assert "fb-layout-vertical" in html
+    assert "fb-layout-horizontal" in client.get("/c/spring/thermometer?layout=x").content.decode()

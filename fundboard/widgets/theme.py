@@ -67,6 +67,7 @@ SOUNDS = {"none": "", "chime": "fundboard/sounds/chime.wav", "coin": "fundboard/
 LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
 CURRENCY_DISPLAYS = ("symbol", "narrowSymbol", "code", "name")
 BOARDS = ("fundraisers", "teams")
+LAYOUTS = ("horizontal", "vertical")  # the thermometer's bar: across, or a tube standing up
 TRUE_WORDS = {"1", "true", "yes", "on", "show"}
 FALSE_WORDS = {"0", "false", "no", "off", "hide"}
 
@@ -89,6 +90,7 @@ class WidgetOptions:
     amounts: bool = True
     title: bool = True
     board: str = "fundraisers"
+    layout: str = "horizontal"
     duration: float = 6.0  # alert seconds on screen
     sound: str = "chime"
     volume: int = 50
@@ -217,6 +219,7 @@ def parse_options(query) -> WidgetOptions:
         amounts=_bool(get("amounts"), True),
         title=_bool(get("title"), True),
         board=_choice(get("board"), BOARDS, defaults.board),
+        layout=_choice(get("layout"), LAYOUTS, defaults.layout),
         duration=_float(get("duration"), 1.0, 120.0, defaults.duration),
         sound=_choice(get("sound"), SOUNDS, defaults.sound),
         volume=_int(get("volume"), 0, 100, defaults.volume),

@@ -62,6 +62,7 @@ def _milestones(snapshot: dict, money) -> list[dict]:
 def _thermometer(snapshot: dict, options: WidgetOptions, money) -> dict:
     progress = percent(snapshot["progress"])
     return {
+        "has_goal": _decimal(snapshot["goal"]) > 0,
         "percent": progress,
         "fill": min(progress, 100),
         "goal_reached": _decimal(snapshot["goal"]) > 0 and progress >= 100,

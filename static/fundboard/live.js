@@ -174,7 +174,9 @@
           var value = toNumber(amount);
           if (goal <= 0 || value <= 0 || value > goal) return;
           var mark = el("div", "fb-milestone");
-          mark.style.left = (value / goal * 100).toFixed(2) + "%";
+          var at = (value / goal * 100).toFixed(2) + "%";
+          mark.style.left = at;
+          mark.style.setProperty("--fb-at", at);
           mark.setAttribute("data-amount", amount);
           mark.appendChild(el("span", "fb-milestone-label fb-amount", money.short(amount, snapshot.currency)));
           bar.appendChild(mark);
@@ -214,6 +216,9 @@
       goalEl.textContent = money.text(snapshot.goal, currency);
       var whole = Math.max(0, Math.floor(toNumber(snapshot.progress) * 100 + 1e-9));
       fill.style.width = Math.min(100, whole) + "%";
+      fill.style.setProperty("--fb-at", Math.min(100, whole) + "%"); // the vertical tube's height
+      // No goal set: the total and count alone, no "of $0.00" and no percentage.
+      byId("of").hidden = byId("percent").hidden = byId("percent-sep").hidden = !(goal > 0);
       bar.setAttribute("aria-valuenow", String(Math.min(100, whole)));
       percentEl.textContent = percents.format(whole / 100);
       var count = snapshot.donation_count || 0;

@@ -24,6 +24,7 @@ OUT = REPO / "docs" / "screenshots"
 # (file name, widget, query, viewport width, height)
 SHOTS = [
     ("thermometer", "thermometer", "", 720, 190),
+    ("thermometer-vertical", "thermometer", "layout=vertical&size=20", 420, 420),
     ("leaderboard", "leaderboard", "rows=6", 480, 420),
     ("leaderboard-teams", "leaderboard", "board=teams&rows=5", 480, 360),
     ("top-donors", "top-donors", "rows=6", 480, 420),
