@@ -88,7 +88,7 @@ def start_viewers(urls: list[str], origin: str, final: str, timeout: float, args
         subprocess.Popen(
             [PY, str(REPO / "bench/scale_clients.py"), *urls, "--origin", origin,
              "--sockets", str(n), "--final-total", final, "--timeout", str(timeout),
-             "--measure-every", str(args.measure_every)],
+             "--measure-every", str(args.measure_every), "--ramp", str(args.ramp)],
             stdout=subprocess.PIPE, text=True,
         )
         for n in per if n
@@ -211,6 +211,9 @@ def main() -> None:
         type=int,
         default=10,
         help="every K-th socket is a full client timing events, the rest light sinks (0: all)",
+    )
+    parser.add_argument(
+        "--ramp", type=float, default=250, help="new sockets per second per client process"
     )
     parser.add_argument("--grace", type=float, default=60, help="seconds viewers wait after")
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)

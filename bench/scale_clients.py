@@ -38,6 +38,9 @@ import websockets
 
 MARK = re.compile(r"t0=(\d+\.\d+)")
 MAX_MS = 120_000
+# A handshake not done by then is abandoned and retried (a backlog overflow drops SYNs, and
+# the kernel's own connect timeout is two minutes).
+HANDSHAKE_SECONDS = 15
 
 
 class Tally:
@@ -102,7 +105,7 @@ class Seat:
 async def viewer(url: str, origin: str, seat: Seat, idle: bool) -> None:
     tally = seat.tally
     async with websockets.connect(
-        url, origin=origin, open_timeout=120, max_queue=None, compression=None
+        url, origin=origin, open_timeout=HANDSHAKE_SECONDS, max_queue=None, compression=None
     ) as ws:
         await ws.recv()  # the first snapshot
         if not seat.opened:
@@ -136,6 +139,7 @@ class SinkViewer(asyncio.Protocol):
         self.tail = b""
         self.finished = False
         self.closed = asyncio.get_running_loop().create_future()
+        self.opened = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -188,6 +192,7 @@ class SinkViewer(asyncio.Protocol):
             elif self.first_frame:
                 self.first_frame = False
                 self.seat.on_open()
+                self.opened.set_result(True)
             position += header
             self.skip = length
         self.pending = buffer[position:] if position < len(buffer) else b""
@@ -208,9 +213,15 @@ async def sink_viewer(url: str, origin: str, seat: Seat) -> None:
         f"Origin: {origin}\r\n\r\n"
     ).encode()
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(
+    connecting = loop.create_connection(
         lambda: SinkViewer(seat, request), hostname, int(port or 80)
     )
+    transport, protocol = await asyncio.wait_for(connecting, HANDSHAKE_SECONDS)
+    try:
+        await asyncio.wait_for(asyncio.shield(protocol.opened), HANDSHAKE_SECONDS)
+    except TimeoutError:
+        transport.abort()
+        raise
     await protocol.closed
     raise ConnectionError("the server closed a sink viewer's socket")
 
@@ -242,8 +253,7 @@ async def main(args) -> None:
         else:
             connect = functools.partial(viewer, url, args.origin, seat, args.idle)
         tasks.append(asyncio.create_task(keep_seat(seat, connect)))
-        if index % 25 == 24:
-            await asyncio.sleep(0.02)  # spread the handshakes a little
+        await asyncio.sleep(1 / args.ramp)  # viewers arrive at this rate, not all at once
     try:
         await asyncio.wait_for(tally.all_open.wait(), 300)
     except TimeoutError:
@@ -283,5 +293,6 @@ if __name__ == "__main__":
     parser.add_argument("--idle", action="store_true")
     parser.add_argument("--measure-every", type=int, default=0, help="full client every K-th")
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--ramp", type=float, default=250, help="new sockets per second")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)
