@@ -63,6 +63,9 @@ def fundboard_server(tmp_path):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main
+    # thread while the session's browser is open, and asyncio.run() refuses to nest in it.
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
     if postgres_url() and redis_url():
         return
     skip = pytest.mark.skip(
