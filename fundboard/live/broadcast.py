@@ -71,6 +71,8 @@ class LiveBroadcaster:
         self._pending: set[int] = set()
         self._last_flush: dict[int, float] = {}
         self._inflight: set[Future] = set()
+        # One per campaign, on the loop: batches of events go out whole and in order.
+        self._send_locks: dict[int, asyncio.Lock] = {}
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -79,6 +81,7 @@ class LiveBroadcaster:
         with self._lock:
             self._loop, self._owner_pid = loop, os.getpid()
             self._pending.clear()
+            self._send_locks.clear()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -91,6 +94,7 @@ class LiveBroadcaster:
                 thread.start()
                 self._loop, self._owner_pid, self._own_thread = loop, os.getpid(), thread
                 self._pending.clear()
+                self._send_locks.clear()
             return self._loop
 
     def _submit(self, coro) -> None:
@@ -164,11 +168,14 @@ class LiveBroadcaster:
         public: list[bool] | None = None,
     ) -> None:
         layer = get_channel_layer()
-        for index, text in enumerate(texts):
-            message = _layer_message(text, kind, version)
-            if public is None or public[index]:
-                await layer.group_send(campaign_group(campaign_id), message)
-            await layer.group_send(dashboard_group(campaign_id), message)
+        # Two batches submitted back to back would interleave at every await; the lock
+        # (FIFO, taken in submission order) keeps each campaign's events in commit order.
+        async with self._send_locks.setdefault(campaign_id, asyncio.Lock()):
+            for index, text in enumerate(texts):
+                message = _layer_message(text, kind, version)
+                if public is None or public[index]:
+                    await layer.group_send(campaign_group(campaign_id), message)
+                await layer.group_send(dashboard_group(campaign_id), message)
 
     async def _schedule_snapshot(self, campaign_id: int) -> None:
         if campaign_id in self._pending:
