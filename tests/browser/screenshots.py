@@ -27,7 +27,7 @@ SHOTS = [
     ("thermometer-vertical", "thermometer", "layout=vertical&size=20", 420, 420),
     ("leaderboard", "leaderboard", "rows=6", 480, 420),
     ("leaderboard-teams", "leaderboard", "board=teams&rows=5", 480, 360),
-    ("top-donors", "top-donors", "rows=6", 480, 420),
+    ("top-donors", "top-donors", "rows=8", 480, 470),
     ("ticker", "ticker", "", 960, 56),
     ("alerts", "alerts", "duration=60&sound=none", 720, 220),
 ]
@@ -37,9 +37,9 @@ SCENE = "background:linear-gradient(135deg,#1d2b3a 0%,#101820 55%,#2a1f33 100%)"
 
 DONATIONS = [
     {"nickname": "Ann Lee", "amount": "50.00", "message": "Keep it up!"},
-    {"nickname": "مريم", "amount": "25.00", "message": "بالتوفيق للجميع"},
-    {"nickname": "🦊 Foxy 🎉", "amount": "100.00", "message": "For the foxes!"},
-    {"nickname": "Bartholomew Maximilian Fitzgerald-Worthington", "amount": "75.00"},
+    {"nickname": "مريم", "amount": "125.00", "message": "بالتوفيق للجميع"},
+    {"nickname": "🦊 Foxy 🎉", "amount": "180.00", "message": "For the foxes!"},
+    {"nickname": "Bartholomew Maximilian Fitzgerald-Worthington", "amount": "140.00"},
     {"nickname": "Jonas", "amount": "20.00"},
     {"nickname": "Priya K.", "amount": "250.00", "message": "Matching my team's gift 💚"},
 ]
