@@ -9,23 +9,14 @@ they keep CSRF protection; the socket only listens.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
-from fundboard.campaigns.models import Campaign
 from fundboard.live.broadcast import dashboard_group
-from fundboard.live.hub import Outbox, get_hub
-from fundboard.live.snapshot import read_snapshot_text
+from fundboard.live.consumers import HubConsumer, campaign_id_for_slug
 
 from .access import is_dashboard_user
 
 __all__ = ["DashboardConsumer"]
-
-log = logging.getLogger("fundboard.dashboard")
 
 CLOSE_FORBIDDEN = 4403
 
@@ -34,44 +25,14 @@ CLOSE_FORBIDDEN = 4403
 def _allowed_campaign_id(user, slug: str) -> int | None:
     if user is None or not is_dashboard_user(user):
         return None
-    return Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    return campaign_id_for_slug(slug)
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
-    outbox: Outbox | None = None
-    writer: asyncio.Task | None = None
+class DashboardConsumer(HubConsumer):
+    refused_code = CLOSE_FORBIDDEN
 
-    async def connect(self) -> None:
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        campaign_id = await _allowed_campaign_id(self.scope.get("user"), slug)
-        if campaign_id is None:
-            log.info("staff socket refused campaign=%s", slug)
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.campaign_id = campaign_id
-        await self.accept()
-        self.outbox = Outbox()
-        self.group = dashboard_group(campaign_id)
-        self.writer = asyncio.create_task(self._write())
-        await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
+    async def allowed_campaign_id(self, slug: str) -> int | None:
+        return await _allowed_campaign_id(self.scope.get("user"), slug)
 
-    async def _write(self) -> None:
-        while (text := await self.outbox.get()) is not None:
-            await self.send(text_data=text)
-
-    async def receive(self, text_data=None, bytes_data=None) -> None:
-        try:
-            request = json.loads(text_data or "{}")
-        except ValueError:
-            return
-        if isinstance(request, dict) and request.get("type") == "resync":
-            text, _ = await database_sync_to_async(read_snapshot_text)(self.campaign_id)
-            if text:
-                self.outbox.put(text)
-
-    async def disconnect(self, code) -> None:
-        if self.group and self.outbox:
-            await get_hub().leave(self.group, self.outbox)
-        if self.writer:
-            self.writer.cancel()
+    def group_for(self, campaign_id: int) -> str:
+        return dashboard_group(campaign_id)

@@ -1,8 +1,8 @@
-"""The public campaign socket: `/ws/campaigns/<slug>`.
+"""Campaign sockets. `HubConsumer` is the shared machinery; `CampaignConsumer` the public one.
 
-First message: the snapshot. Then `snapshot` after changes, `donation` per new donation and
-`donation_removed` per removal, all as the hub hands them over. A client may send
-`{"type": "resync"}` to get the current snapshot again.
+The public socket is `/ws/campaigns/<slug>`. First message: the snapshot. Then `snapshot`
+after changes, `donation` per new donation and `donation_removed` per removal, all as the hub
+hands them over. A client may send `{"type": "resync"}` to get the current snapshot again.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .broadcast import campaign_group
 from .hub import Outbox, get_hub
 from .snapshot import read_snapshot_text
 
-__all__ = ["CampaignConsumer"]
+__all__ = ["HubConsumer", "CampaignConsumer", "campaign_id_for_slug"]
 
 log = logging.getLogger("fundboard.live")
 
@@ -29,27 +29,40 @@ log = logging.getLogger("fundboard.live")
 CLOSE_NOT_FOUND = 4404
 
 
-@database_sync_to_async
-def _campaign_id(slug: str) -> int | None:
+def campaign_id_for_slug(slug: str) -> int | None:
     return Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
-class CampaignConsumer(AsyncWebsocketConsumer):
+class HubConsumer(AsyncWebsocketConsumer):
+    """A socket fed by the process's hub: joins one group, writes what its outbox holds.
+
+    Subclasses say which campaign the socket may follow (`allowed_campaign_id`) and which
+    group feeds it (`group_for`).
+    """
+
+    refused_code = CLOSE_NOT_FOUND
     group: str | None = None
     outbox: Outbox | None = None
     writer: asyncio.Task | None = None
 
+    async def allowed_campaign_id(self, slug: str) -> int | None:
+        raise NotImplementedError
+
+    def group_for(self, campaign_id: int) -> str:
+        raise NotImplementedError
+
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        campaign_id = await _campaign_id(slug)
+        campaign_id = await self.allowed_campaign_id(slug)
         if campaign_id is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            log.info("socket refused path=%s", self.scope.get("path", ""))
+            await self.close(code=self.refused_code)
             return
         self.campaign_id = campaign_id
         await self.accept()
         metrics.OPEN_WEBSOCKETS.inc()
         self.outbox = Outbox()
-        self.group = campaign_group(campaign_id)
+        self.group = self.group_for(campaign_id)
         self.writer = asyncio.create_task(self._write())
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
 
@@ -75,3 +88,13 @@ class CampaignConsumer(AsyncWebsocketConsumer):
             await get_hub().leave(self.group, self.outbox)
         if self.writer:
             self.writer.cancel()
+
+
+class CampaignConsumer(HubConsumer):
+    """The public socket: anyone may follow any campaign that exists."""
+
+    async def allowed_campaign_id(self, slug: str) -> int | None:
+        return await database_sync_to_async(campaign_id_for_slug)(slug)
+
+    def group_for(self, campaign_id: int) -> str:
+        return campaign_group(campaign_id)
