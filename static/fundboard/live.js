@@ -492,7 +492,14 @@
         // The first snapshot of a new connection is the truth, even if older (a restored DB).
         if (freshConnection || message.data.version >= version) {
           applySnapshot(message.data);
+        }
+        if (freshConnection) {
+          // Live only once the server answered: a socket that opens and drops at once (a
+          // server shutting down, a proxy) keeps backing off instead of looping.
           freshConnection = false;
+          failures = 0;
+          stopPolling();
+          setState("live");
         }
       } else if (message.type === "donation") {
         handlers.donation(message.data);
@@ -512,12 +519,7 @@
         failed();
         return;
       }
-      socket.onopen = function () {
-        failures = 0;
-        freshConnection = true;
-        stopPolling();
-        setState("live");
-      };
+      socket.onopen = function () { freshConnection = true; };
       socket.onmessage = onMessage;
       socket.onclose = function () { socket = null; failed(); };
     }
