@@ -224,7 +224,10 @@ def main() -> None:
     print(f"final total expected: {expected_sum(range(args.rate * args.seconds))} "
           f"({Decimal(args.rate * args.seconds)} donations)", flush=True)  # fmt: skip
     for server in args.servers:
-        report(run_server(server, args), args)
+        try:
+            report(run_server(server, args), args)
+        except Exception as failure:  # noqa: BLE001 - one server failing is itself a result
+            print(f"{server:<8} FAILED: {failure!r}"[:600], flush=True)
 
 
 if __name__ == "__main__":
