@@ -278,3 +278,10 @@ def test_generator_donations_look_plausible(sandbox_server):
     for donation in donations:
         assert 1 <= float(donation["amount"]["display"]["total"]) <= 100
         assert donation["nickname"]
+
+
+def test_donations_added_from_another_thread_reach_open_streams(sandbox_server):
+    reader = open_stream(sandbox_server)
+    sandbox_server.sandbox.imraising.add_donation({"nickname": "Direct", "amount": "1.00"})
+    wait_for(lambda: '"Direct"' in reader.text, timeout=5)
+    reader.close()

@@ -145,6 +145,7 @@ class ImRaisingState:
     replay: deque = field(default_factory=lambda: deque(maxlen=REPLAY_SIZE))
     next_event_id: int = 1
     hang_cleared: asyncio.Event | None = None
+    loop: asyncio.AbstractEventLoop | None = None  # the server's, once a stream opened
 
     # --- donations ---------------------------------------------------------------------------
 
@@ -216,12 +217,23 @@ class ImRaisingState:
         self.write_raw(text)
 
     def write_raw(self, text: str) -> None:
-        for queue in list(self.streams):
-            queue.put_nowait(text)
+        self._to_streams(text)
 
     def drop_streams(self) -> None:
+        self._to_streams(CLOSE)
+
+    def _to_streams(self, item: object) -> None:
+        """Queue an item for every open stream, from the server's loop or any other thread
+        (a test may call `add_donation` directly; asyncio queues are not thread-safe)."""
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_loop = False
         for queue in list(self.streams):
-            queue.put_nowait(CLOSE)
+            if on_loop or self.loop is None:
+                queue.put_nowait(item)
+            else:
+                self.loop.call_soon_threadsafe(queue.put_nowait, item)
 
     async def close_streams(self) -> None:
         self.drop_streams()
@@ -476,6 +488,7 @@ _ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 async def _event_stream(state: ImRaisingState, replay: list[str]):
     queue: asyncio.Queue = asyncio.Queue()
+    state.loop = asyncio.get_running_loop()
     state.streams.add(queue)
     try:
         preamble = "\ufeff" if state.faults.bom else ""
