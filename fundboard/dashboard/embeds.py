@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from fundboard.widgets import theme
+
 __all__ = ["embed_options"]
 
-# Used only while the widgets app has no theme module (it reads the same query names).
-_FALLBACK_WIDGETS = {
-    "thermometer": "Thermometer",
-    "leaderboard": "Leaderboard",
-    "top-donors": "Top donors",
-    "ticker": "Ticker",
-    "alerts": "Alerts",
-}
-
-_ALL = ["thermometer", "leaderboard", "top-donors", "ticker", "alerts"]
+_ALL = list(theme.WIDGETS)
 _LISTS = ["leaderboard", "top-donors", "ticker"]
 
 
@@ -38,10 +31,6 @@ def _field(name, label, kind, default, *, choices=None, widgets=None, low=None, 
 
 
 def embed_options() -> dict:
-    try:
-        from fundboard.widgets import theme
-    except ImportError:
-        return {"widgets": list(_FALLBACK_WIDGETS.items()), "fields": []}
     defaults = asdict(theme.WidgetOptions())
     colours = [""] + sorted(theme.NAMED_COLOURS)
     fields = [
@@ -50,6 +39,8 @@ def embed_options() -> dict:
         _field("bg", "Background", "colour", "", choices=colours),
         _field("font", "Font", "select", defaults["font"], choices=list(theme.FONTS)),
         _field("size", "Text size (px)", "number", defaults["size"], low=10, high=96),
+        _field("layout", "Thermometer layout", "select", defaults["layout"],
+               choices=list(theme.LAYOUTS), widgets=["thermometer"]),
         _field("rows", "Rows", "number", defaults["rows"], widgets=_LISTS, low=1, high=25),
         _field("board", "Board", "select", defaults["board"],
                choices=list(theme.BOARDS), widgets=["leaderboard"]),
