@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -14,12 +15,20 @@ from .support import FundboardServer, postgres_url, redis_url
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings():
-    """A test database of this run's own, so runs sharing one PostgreSQL never collide."""
+    """A test database of this run's own, so runs sharing one PostgreSQL never collide.
+
+    SQLite's test database is a file (not the shared-cache in-memory default): the
+    broadcaster and hub read snapshots in worker threads while a test writes, and only a
+    file in WAL mode lets them wait for each other instead of failing with "table is locked".
+    """
     from django.conf import settings
 
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgresql"):
         database.setdefault("TEST", {})["NAME"] = f"test_fundboard_{os.getpid()}"
+    elif database["ENGINE"].endswith("sqlite3"):
+        folder = tempfile.mkdtemp(prefix="fundboard-test-db-")
+        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test.sqlite3")
 
 
 @pytest.fixture(scope="session", autouse=True)
