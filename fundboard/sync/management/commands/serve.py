@@ -57,6 +57,7 @@ def _start_ingest(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> async
 def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
     # daphne.server installs Twisted's asyncio reactor on import: import it first.
     from daphne.server import Server, twisted_loop
+    from twisted.internet import reactor
 
     from fundboard.asgi import application
     from fundboard.live.broadcast import broadcaster
@@ -66,7 +67,10 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
 
     def ready():
         if ingest:
-            _start_ingest(twisted_loop, stop)
+            task = _start_ingest(twisted_loop, stop)
+            # Let the runners say goodbye (stream_connected off, leases released) before
+            # the reactor and its loop stop.
+            reactor.addSystemEventTrigger("before", "shutdown", _stop_ingest, stop, task)
         announce(host, port, "daphne")
 
     server = Server(
@@ -121,6 +125,15 @@ def serve_uvicorn(host: str, port: int, ingest: bool, announce) -> None:
             await asyncio.wait([ingest_task], timeout=5)
 
     asyncio.run(main())
+
+
+def _stop_ingest(stop: asyncio.Event, task: asyncio.Task):
+    """A Deferred that fires once the ingest task ended (or after 5 s)."""
+    from twisted.internet.defer import Deferred
+
+    stop.set()
+    waited = asyncio.ensure_future(asyncio.wait([task], timeout=5))
+    return Deferred.fromFuture(waited)
 
 
 def _report_crash(task: asyncio.Task) -> None:
