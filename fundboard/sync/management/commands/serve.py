@@ -75,7 +75,9 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
 
     server = Server(
         application=application,
-        endpoints=[f"tcp:port={port}:interface={host}"],
+        # Twisted's default listen backlog (50) drops connection attempts when thousands of
+        # viewers arrive at once (a stream going live).
+        endpoints=[f"tcp:port={port}:interface={host}:backlog=1024"],
         signal_handlers=True,
         websocket_timeout=-1,  # overlays stay open for days
         ready_callable=ready,
