@@ -44,7 +44,7 @@ async def client(
             if text.startswith('{"type":"donation"') or text.startswith("RAW"):
                 match = MARK.search(text)
                 if match:
-                    latencies.append(now - float(match.group(1)))
+                    latencies.append((float(match.group(1)), now - float(match.group(1))))
                     seen += 1
         counter[1] += 1
         if counter[1] == total:

@@ -6,6 +6,7 @@ fans out faster (docs/benchmarks.md has the figures); production's websocket pro
 """
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -38,6 +39,12 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, server, ingest, **options):
         if ingest is None:
             ingest = settings.FUNDBOARD["EMBEDDED_INGEST"]
+        # A broadcast allocates a few objects per socket; with the default thresholds a full
+        # (generation 2) collection over every socket's objects landed inside broadcasts
+        # and put ~100 ms on the p99 (bench/bench_fanout.py, docs/benchmarks.md section 1).
+        # Objects alive at start-up are frozen out of collection; collections run less often.
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         run = serve_daphne if server == "daphne" else serve_uvicorn
         run(host, port, ingest, announce=self._announce)
 
