@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Donation, LeaderboardEntry
+from fundboard.ingest.models import Donation, LeaderboardEntry
+
+from ..actions import moderate_donation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,7 +28,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def _moderation_action(action: str, description: str):
     @admin.action(description=description, permissions=["moderate"])
     def run(model_admin, request, queryset):
-        from fundboard.dashboard.actions import moderate_donation
 
         changed = sum(
             moderate_donation(request.user, donation, action)

@@ -2,22 +2,14 @@
 
 from django.contrib import admin
 
-from .models import ModerationAction
+from ..models import ModerationAction
+from .donations import ReadOnlyAdmin
 
 
 @admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
+class ModerationActionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "username", "action", "campaign", "donation", "source", "detail")
     list_filter = ("action", "campaign", "username")
     list_select_related = ("campaign", "donation", "source")
     search_fields = ("username", "detail")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -14,9 +14,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from fundboard.campaigns.models import Campaign, Source, SourceKind
 from fundboard.ingest.moderation import announce_campaign_edit
 
-from .models import Campaign, Source, SourceKind
+from ..actions import record_action, request_poll, request_reconnect
+from ..models import ActionKind
 
 KEY_FIELDS = ("api_key_status", "new_api_key", "remove_api_key")
 
@@ -161,9 +163,6 @@ class CampaignAdmin(admin.ModelAdmin):
         # After the campaign and its inline sources are saved: one fresh snapshot for viewers.
         announce_campaign_edit(form.instance.pk)
         if change and {"hold_for_review", "blocked_words"} & set(form.changed_data):
-            from fundboard.dashboard.actions import record_action
-            from fundboard.dashboard.models import ActionKind
-
             campaign = form.instance
             detail = f"in the admin: hold for review {'on' if campaign.hold_for_review else 'off'}"
             record_action(request.user, campaign, ActionKind.REVIEW_SETTINGS, detail=detail)
@@ -232,13 +231,11 @@ class SourceAdmin(HttpsUrlsMixin, admin.ModelAdmin):
 
     @admin.action(description="Poll now (the pollers pick it up at once)")
     def poll_now(self, request, queryset):
-        from fundboard.dashboard.actions import request_poll
 
         _request(request_poll, "A poll")(self, request, queryset.exclude(kind=SourceKind.MANUAL))
 
     @admin.action(description="Reconnect the stream")
     def reconnect(self, request, queryset):
-        from fundboard.dashboard.actions import request_reconnect
 
         _request(request_reconnect, "A reconnect")(
             self, request, queryset.filter(kind=SourceKind.IMRAISING)
