@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 
 app = Celery("fundboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["fundboard.sync"])
+
+
+@signals.worker_init.connect
+def _serve_metrics(**kwargs) -> None:
+    """The worker's Prometheus metrics on FUNDBOARD_METRICS_PORT (see ops/metrics.py)."""
+    from fundboard.ops.metrics import start_metrics_server
+
+    start_metrics_server()

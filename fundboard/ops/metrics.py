@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 __all__ = [
     "DONATIONS_INGESTED",
@@ -42,7 +49,21 @@ BROADCAST_DELAY = Histogram(
 
 
 def start_metrics_server() -> None:
-    """Serve this process's metrics on FUNDBOARD_METRICS_PORT, if set (workers, streams)."""
+    """Serve metrics on FUNDBOARD_METRICS_PORT, if set (stream runners, Celery workers).
+
+    A prefork Celery worker runs tasks in child processes: with PROMETHEUS_MULTIPROC_DIR set
+    (before the worker starts), every process writes its counters there and the parent, which
+    calls this, serves them all together.
+    """
     port = os.environ.get("FUNDBOARD_METRICS_PORT")
-    if port:
-        start_http_server(int(port), addr=os.environ.get("FUNDBOARD_METRICS_ADDR", "127.0.0.1"))
+    if not port:
+        return
+    registry = None
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    address = os.environ.get("FUNDBOARD_METRICS_ADDR", "127.0.0.1")
+    if registry is None:
+        start_http_server(int(port), addr=address)
+    else:
+        start_http_server(int(port), addr=address, registry=registry)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from fundboard.campaigns.models import Source, SourceKind
 from fundboard.ingest.services import apply_poll_result, record_failure, record_success
+from fundboard.ops import metrics
 from fundboard.ops.logging import redact
 from fundboard.providers.actionnetwork import ActionNetworkClient
 from fundboard.providers.errors import ProviderError
@@ -52,6 +53,7 @@ class PollOutcome:
     delay: float  # seconds until the next poll
     not_before: float = 0.0  # the part of `delay` a staff request may not shorten
     error: str = ""
+    kind: str = ""  # the platform, for the poll-latency metric
 
 
 def client_for(source: Source):
@@ -66,6 +68,15 @@ def _floor() -> float:
 
 def poll_source(source_id: int) -> PollOutcome:
     """Poll one source now (the caller makes sure no other poll of it runs meanwhile)."""
+    started = time.monotonic()
+    outcome = _poll(source_id)
+    metrics.POLLS.labels(source_id, outcome.result).inc()
+    if outcome.result != "skipped":
+        metrics.POLL_SECONDS.labels(outcome.kind).observe(time.monotonic() - started)
+    return outcome
+
+
+def _poll(source_id: int) -> PollOutcome:
     source = Source.objects.filter(pk=source_id).first()
     if source is None or not source.enabled or source.kind not in CLIENTS:
         return PollOutcome(source_id, "skipped", delay=60.0)
@@ -81,7 +92,8 @@ def poll_source(source_id: int) -> PollOutcome:
     if source.consecutive_failures:
         # Recovered: the backoff shown on the dashboard is over.
         record_success(source.pk, next_poll_at=timezone.now() + timedelta(seconds=interval))
-    return PollOutcome(source.pk, "changed" if outcome.changed else "unchanged", delay=interval)
+    result_name = "changed" if outcome.changed else "unchanged"
+    return PollOutcome(source.pk, result_name, delay=interval, kind=source.kind)
 
 
 def _failed(source: Source, error: BaseException, interval: float) -> PollOutcome:
@@ -89,7 +101,7 @@ def _failed(source: Source, error: BaseException, interval: float) -> PollOutcom
     next_poll_at = timezone.now() + timedelta(seconds=plan.delay)
     record_failure(source.pk, error, next_poll_at=next_poll_at)
     message = redact(str(error), source.api_key)[:200]
-    return PollOutcome(source.pk, "failed", plan.delay, plan.not_before, message)
+    return PollOutcome(source.pk, "failed", plan.delay, plan.not_before, message, kind=source.kind)
 
 
 # --- scheduling, shared by the embedded scheduler and Celery beat's dispatch ----------------
