@@ -32,7 +32,8 @@ DEBUG = env_bool("DEBUG", False)
 # A fixed development key keeps the demo working out of the box; `check --deploy` flags it
 # and production must set SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-fundboard-development-key-change-me"
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# Loopback names always answer too: container health checks call /healthz and /readyz there.
+ALLOWED_HOSTS = sorted(set(env_list("ALLOWED_HOSTS", [])) | {"localhost", "127.0.0.1", "[::1]"})
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Namespaces every Redis key, channel and queue of this deployment (tests give each server
