@@ -9,7 +9,7 @@ ENV PYTHONUNBUFFERED=1 \
     FUNDBOARD_DATA_DIR=/app/var
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY fundboard ./fundboard
 RUN pip install .
 COPY manage.py ./
