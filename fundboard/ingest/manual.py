@@ -22,7 +22,7 @@ from fundboard.providers.cleaning import clean_message, clean_name
 from fundboard.providers.records import TEST_CURRENCY, DonationRecord
 
 from .models import Donation
-from .services import IngestOutcome, _announce, ingest_donations, remove_donations
+from .services import commit_change, ingest_donations, remove_donations, save_changed_fields
 
 __all__ = [
     "MANUAL_SOURCE_NAME",
@@ -111,16 +111,12 @@ def edit_manual_donation(donation_id: int, entry: ManualDonation) -> Donation | 
     }
     with transaction.atomic():
         donation = _manual_donation(donation_id)
-        changed = {
-            name: value for name, value in wanted.items() if getattr(donation, name) != value
-        }
-        if not changed or donation.removed:
+        if donation.removed:
             return None
-        for name, value in changed.items():
-            setattr(donation, name, value)
-        donation.save(update_fields=list(changed))
-        donation.campaign.bump_version()
-        _announce(donation.campaign, IngestOutcome(changed=True))
+        changed = save_changed_fields(donation, wanted)
+        if not changed:
+            return None
+        commit_change(donation.campaign)
     log.info(
         "edited manual donation campaign=%s donation=%s fields=%s",
         donation.campaign.slug,

@@ -17,7 +17,7 @@ from django.db import transaction
 from fundboard.campaigns.models import Campaign
 
 from .models import Donation
-from .services import IngestOutcome, _announce
+from .services import commit_change, save_changed_fields
 
 __all__ = [
     "set_name_hidden",
@@ -30,27 +30,16 @@ __all__ = [
 log = logging.getLogger("fundboard.ingest")
 
 
-def _announce_change(campaign: Campaign) -> None:
-    """Inside a transaction: a new version, and a snapshot for every viewer after commit."""
-    campaign.bump_version()
-    _announce(campaign, IngestOutcome(changed=True))
-
-
 def _update_donation(donation_id: int, **fields) -> Donation | None:
     """Set moderation fields on one donation; the donation if anything changed, else None."""
     with transaction.atomic():
         donation = (
             Donation.objects.select_for_update().select_related("campaign").get(pk=donation_id)
         )
-        changed = {
-            name: value for name, value in fields.items() if getattr(donation, name) != value
-        }
+        changed = save_changed_fields(donation, fields)
         if not changed:
             return None
-        for name, value in changed.items():
-            setattr(donation, name, value)
-        donation.save(update_fields=list(changed))
-        _announce_change(donation.campaign)
+        commit_change(donation.campaign)
     log.info(
         "moderated donation campaign=%s donation=%s %s",
         donation.campaign.slug,
@@ -85,7 +74,7 @@ def approve_donations(campaign_id: int, donation_ids: Iterable[int]) -> list[Don
         Donation.objects.filter(pk__in=[d.pk for d in waiting]).update(approved=True)
         for donation in waiting:
             donation.approved = True
-        _announce_change(campaign)
+        commit_change(campaign)
     log.info("approved donations campaign=%s count=%s", campaign.slug, len(waiting))
     return waiting
 
@@ -98,7 +87,7 @@ def set_review_settings(campaign_id: int, *, hold_for_review: bool, blocked_word
             return False
         campaign.hold_for_review, campaign.blocked_words = hold_for_review, blocked_words
         campaign.save(update_fields=["hold_for_review", "blocked_words"])
-        _announce_change(campaign)
+        commit_change(campaign)
     log.info("review settings changed campaign=%s hold=%s", campaign.slug, hold_for_review)
     return True
 
@@ -107,4 +96,4 @@ def announce_campaign_edit(campaign_id: int) -> None:
     """A campaign or source was edited by hand (the admin): viewers get a fresh snapshot."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        _announce_change(campaign)
+        commit_change(campaign)

@@ -26,6 +26,8 @@ from .models import Donation, LeaderboardEntry
 
 __all__ = [
     "IngestOutcome",
+    "commit_change",
+    "save_changed_fields",
     "ingest_donations",
     "remove_donations",
     "apply_poll_result",
@@ -51,8 +53,11 @@ class IngestOutcome:
     changed: bool = False
 
 
-def _announce(campaign: Campaign, outcome: IngestOutcome) -> None:
-    """After commit: one signal per kind of change, carrying the committed version."""
+def commit_change(campaign: Campaign, outcome: IngestOutcome | None = None) -> None:
+    """Inside a transaction that changed what viewers see: a new campaign version now, and
+    after the commit one signal per kind of change, carrying that version."""
+    outcome = outcome or IngestOutcome(changed=True)
+    campaign.bump_version()
     campaign_id, version = campaign.pk, campaign.version
 
     def send() -> None:
@@ -124,6 +129,16 @@ def _row_fields(row: Donation) -> dict:
     return {name: getattr(row, name) for name in names}
 
 
+def save_changed_fields(instance, wanted: dict) -> dict:
+    """Set and save only the fields whose value differs; returns those {name: value}."""
+    changed = {name: value for name, value in wanted.items() if getattr(instance, name) != value}
+    for name, value in changed.items():
+        setattr(instance, name, value)
+    if changed:
+        instance.save(update_fields=list(changed))
+    return changed
+
+
 def _counts_towards_total(donation: Donation) -> bool:
     return not donation.is_test and not donation.removed
 
@@ -139,9 +154,7 @@ def ingest_donations(source_id: int, records: Sequence[DonationRecord]) -> Inges
         # Test donations alert but change no total; anything else is a visible change.
         outcome.changed = any(_counts_towards_total(d) for d in added)
         if added:
-            campaign = source.campaign
-            campaign.bump_version()
-            _announce(campaign, outcome)
+            commit_change(source.campaign, outcome)
     if added:
         metrics.DONATIONS_INGESTED.labels(source.campaign.slug, source.pk).inc(len(added))
     for donation in added:
@@ -197,9 +210,7 @@ def remove_donations(source_id: int, upstream_ids: Iterable[str]) -> IngestOutco
             removed.append(donation)
         outcome = IngestOutcome(removed=removed, changed=bool(removed))
         if removed:
-            campaign = source.campaign
-            campaign.bump_version()
-            _announce(campaign, outcome)
+            commit_change(source.campaign, outcome)
     if removed:
         metrics.DONATIONS_REMOVED.labels(source.campaign.slug, source.pk).inc(len(removed))
     for donation in removed:
@@ -293,8 +304,7 @@ def apply_poll_result(source_id: int, result: PollResult) -> IngestOutcome:
                 source.save(update_fields=["etags"])
             outcome.changed = changed
             if changed:
-                source.campaign.bump_version()
-                _announce(source.campaign, outcome)
+                commit_change(source.campaign, outcome)
     for reason in result.rejected:
         record_rejection(source_id, reason)
     record_success(source_id)
