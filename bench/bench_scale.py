@@ -1,15 +1,19 @@
 """Thousands of viewers on one campaign over two web processes, through a burst of donations.
 
     .venv/bin/python bench/bench_scale.py --sockets 5000 --rate 200 --seconds 30
-    .venv/bin/python bench/bench_scale.py --sockets 5000 --rate 20 --seconds 30   # scaled down
+    .venv/bin/python bench/bench_scale.py --sockets 5000 --event-sockets 5000   # all alerts
 
 For each ASGI server (uvicorn, daphne): a fresh PostgreSQL database, two web processes
 (`manage.py serve --no-ingest`) on the Redis channel layer, and the viewers spread evenly over
-both from several client processes (scale_clients.py). A writer process then ingests `rate`
+both from several client processes (scale_clients.py). `--event-sockets` of them (default
+50: the overlays in OBS and the alert screens) follow every event, as the alerts widget does;
+the rest follow snapshots only (`?events=0`), as the thermometer, leaderboard, top-donors and
+ticker widgets do: the thousands of website visitors. A writer process then ingests `rate`
 donations a second for `seconds` through the real ingest path (ingest_donations in batches
 of rate/20 every 50 ms, as a stream burst would arrive; each commit broadcasts through Redis).
 Each donation carries the moment it was made upstream (`t0=` in its message), so every
-viewer times each `donation` event from upstream to its socket, and notes when it first sees
+viewer times each `donation` event from upstream to its socket (a snapshot-only viewer: to
+the first snapshot that shows it), and notes when it first sees
 a snapshot with the exact final total. By default one socket in ten is such a full
 `websockets` client; the other nine are light sinks that only walk frame headers (answering
 pings) and search the bytes for the final total, so the viewers' own CPU does not swamp the
@@ -82,22 +86,33 @@ def writer(args) -> None:
 
 
 def start_viewers(urls: list[str], origin: str, final: str, timeout: float, args):
-    sockets, procs = args.sockets, args.client_procs
-    per = [sockets // procs + (1 if i < sockets % procs else 0) for i in range(procs)]
+    per = _spread(args.sockets, args.client_procs)
+    alerting = _spread(min(args.event_sockets, args.sockets), args.client_procs)
     clients = [
         subprocess.Popen(
             [PY, str(REPO / "bench/scale_clients.py"), *urls, "--origin", origin,
-             "--sockets", str(n), "--final-total", final, "--timeout", str(timeout),
-             "--measure-every", str(args.measure_every), "--ramp", str(args.ramp)],
+             "--sockets", str(n), "--event-sockets", str(e), "--final-total", final,
+             "--timeout", str(timeout), "--measure-every", str(args.measure_every),
+             "--ramp", str(args.ramp)],
             stdout=subprocess.PIPE, text=True,
         )
-        for n in per if n
+        for n, e in zip(per, alerting, strict=True) if n
     ]  # fmt: skip
     for client in clients:
         line = client.stdout.readline().strip()
         if line != "ready":
             raise RuntimeError(f"viewers failed to connect: {line!r}")
     return clients
+
+
+def _spread(count: int, parts: int) -> list[int]:
+    return [count // parts + (1 if i < count % parts else 0) for i in range(parts)]
+
+
+def timing_event_sockets(args) -> int:
+    """How many event-following sockets are full clients (those count the events)."""
+    alerting = _spread(min(args.event_sockets, args.sockets), args.client_procs)
+    return sum(len(range(0, e, args.measure_every or 1)) for e in alerting)
 
 
 def histogram_percentile(histogram: dict[int, int], q: float) -> int:
@@ -129,12 +144,15 @@ def run_server(server: str, args) -> dict:
             raise RuntimeError(f"the writer failed:\n{write.stderr[-3000:]}")
         written = json.loads(write.stdout.strip().splitlines()[-1])
         histogram: dict[int, int] = {}
+        shown: dict[int, int] = {}
         events, measured, finished, finished_at, retries, drops = 0, 0, 0, [], 0, 0
         for viewer in viewers:
             out, _ = viewer.communicate(timeout=args.seconds + args.grace + 60)
             result = json.loads(out.strip().splitlines()[-1])
             for ms, n in result["histogram"].items():
                 histogram[int(ms)] = histogram.get(int(ms), 0) + n
+            for ms, n in result["shown"].items():
+                shown[int(ms)] = shown.get(int(ms), 0) + n
             events += result["events"]
             measured += result["measured"]
             retries += result["retries"]
@@ -150,8 +168,11 @@ def run_server(server: str, args) -> dict:
         "rss_before": rss_before,
         "writer": written,
         "events": events,
-        "expected_events": measured * donations,
         "measured": measured,
+        "expected_events": timing_event_sockets(args) * donations,
+        "shown_p50": histogram_percentile(shown, 0.50),
+        "shown_p99": histogram_percentile(shown, 0.99),
+        "shown_count": sum(shown.values()),
         "retries": retries,
         "drops": drops,
         "p50": histogram_percentile(histogram, 0.50),
@@ -186,9 +207,13 @@ def report(row: dict, args) -> None:
         f"{row['connect_seconds']:.1f} s, {row['retries']} handshakes retried), "
         f"{args.rate}/s for {args.seconds} s "
         f"(writer took {w['elapsed']:.1f} s, max schedule lag {w['lag_max'] * 1000:.0f} ms)\n"
-        f"         events delivered to the {row['measured']} timing sockets "
-        f"{row['events']}/{row['expected_events']}; delay upstream->"
-        f"socket p50 {row['p50']} ms, p99 {row['p99']} ms, max {row['max']} ms\n"
+        f"         {min(args.event_sockets, args.sockets)} sockets follow every event: "
+        f"events delivered to the timing ones {row['events']}/{row['expected_events']}; "
+        f"delay upstream->socket p50 {row['p50']} ms, p99 {row['p99']} ms, "
+        f"max {row['max']} ms\n"
+        f"         the others follow snapshots only: {row['shown_count']} donations timed "
+        f"to the first snapshot showing them, p50 {row['shown_p50']} ms, "
+        f"p99 {row['shown_p99']} ms ({row['measured']} timing sockets in all)\n"
         f"         sockets on the exact final total {row['final']}: "
         f"{row['finished']}/{args.sockets} ({row['drops']} dropped and reconnected); "
         f"behind the last donation when they got there: "
@@ -206,6 +231,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--servers", nargs="+", default=["uvicorn", "daphne"])
     parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument(
+        "--event-sockets",
+        type=int,
+        default=50,
+        help="sockets that follow every event (alerts); the rest take snapshots only",
+    )
     parser.add_argument(
         "--measure-every",
         type=int,

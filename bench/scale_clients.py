@@ -1,13 +1,18 @@
 """Benchmark helper: one process holding many websocket viewers (bench_scale, bench_memory).
 
-    scale_clients.py URL [URL ...] --origin O --sockets N [--final-total T | --idle]
+    scale_clients.py URL [URL ...] --origin O --sockets N [--event-sockets E]
+                     [--final-total T | --idle]
 
-Sockets are spread round-robin over the given URLs (one per web process). Prints "ready" once
-every socket is open and has its first snapshot, then:
+Sockets are spread round-robin over the given URLs (one per web process). The first E follow
+every event (as the alerts widget does); the others ask for snapshots only (`?events=0`, as
+the thermometer, leaderboard, top-donors and ticker widgets do). Prints "ready" once every
+socket is open and has its first snapshot, then:
 
 - `--idle`: holds the sockets open until stdin closes (memory per idle socket);
 - otherwise: times every `donation` event that carries a marker `t0=<epoch seconds>` (the
-  moment the donation was made upstream) into a 1 ms histogram, and notes when each socket
+  moment the donation was made upstream) into a 1 ms histogram; a snapshot-only socket times
+  each donation the first time a snapshot shows it (its `recent` list carries the marker in
+  the message) into a second histogram; and it notes when each socket
   first sees a snapshot whose total is `--final-total`. At the end (every socket on the final
   total, or --timeout) it prints one JSON line: the histogram, events seen, sockets finished,
   and each finished socket's arrival time of the final total.
@@ -48,8 +53,10 @@ class Tally:
         self.sockets = sockets
         self.final_marker = f'"total":"{final_total}"' if final_total else None
         self.final_bytes = self.final_marker.encode() if self.final_marker else b""
-        self.histogram = [0] * (MAX_MS + 1)
+        self.histogram = [0] * (MAX_MS + 1)  # donation events, upstream -> socket
+        self.shown = [0] * (MAX_MS + 1)  # donations first shown by a snapshot-only socket
         self.events = 0
+        self.shown_count = 0
         self.measured = 0  # full clients, the ones that time events
         self.retries = 0  # handshakes refused or timed out, then retried
         self.drops = 0  # open sockets the server closed, then reopened
@@ -71,6 +78,15 @@ class Tally:
             self.histogram[min(max(delay_ms, 0), MAX_MS)] += 1
             self.events += 1
 
+    def on_snapshot(self, text: str, now: float, newest: float) -> float:
+        """Time the donations this snapshot shows for the first time; return the newest."""
+        made = [float(match.group(1)) for match in MARK.finditer(text)]
+        for moment in made:
+            if moment > newest:
+                self.shown[min(max(int((now - moment) * 1000), 0), MAX_MS)] += 1
+                self.shown_count += 1
+        return max([newest, *made])
+
     def is_final(self, text: str) -> bool:
         # Cheap text test first; parse only the candidate to check the campaign's own total.
         if self.final_marker is None or self.final_marker not in text:
@@ -86,8 +102,9 @@ class Tally:
 class Seat:
     """One viewer's place: it reconnects (as the widgets do) but is counted once."""
 
-    def __init__(self, tally: Tally) -> None:
+    def __init__(self, tally: Tally, events: bool) -> None:
         self.tally = tally
+        self.events = events  # follows every event, or snapshots only (?events=0)
         self.opened = False
         self.finished = False
 
@@ -107,7 +124,8 @@ async def viewer(url: str, origin: str, seat: Seat, idle: bool) -> None:
     async with websockets.connect(
         url, origin=origin, open_timeout=HANDSHAKE_SECONDS, max_queue=None, compression=None
     ) as ws:
-        await ws.recv()  # the first snapshot
+        first = await ws.recv()  # the first snapshot: what it shows is not timed
+        newest = max([0.0, *(float(match.group(1)) for match in MARK.finditer(first))])
         if not seat.opened:
             tally.measured += 1
         seat.on_open()
@@ -118,9 +136,12 @@ async def viewer(url: str, origin: str, seat: Seat, idle: bool) -> None:
             now = time.time()
             if text.startswith('{"type":"donation"'):
                 tally.on_event(text, now)
-            elif text.startswith('{"type":"snapshot"') and tally.is_final(text):
-                seat.on_final(now)
-                return
+            elif text.startswith('{"type":"snapshot"'):
+                if not seat.events:
+                    newest = tally.on_snapshot(text, now, newest)
+                if tally.is_final(text):
+                    seat.on_final(now)
+                    return
 
 
 class SinkViewer(asyncio.Protocol):
@@ -247,7 +268,8 @@ async def main(args) -> None:
     tally = Tally(args.sockets, args.final_total)
     tasks = []
     for index in range(args.sockets):
-        url, seat = args.urls[index % len(args.urls)], Seat(tally)
+        seat = Seat(tally, events=index < args.event_sockets)
+        url = args.urls[index % len(args.urls)] + ("" if seat.events else "?events=0")
         if args.measure_every and index % args.measure_every:
             connect = functools.partial(sink_viewer, url, args.origin, seat)
         else:
@@ -270,7 +292,9 @@ async def main(args) -> None:
             json.dumps(
                 {
                     "histogram": buckets,
+                    "shown": {ms: n for ms, n in enumerate(tally.shown) if n},
                     "events": tally.events,
+                    "shown_count": tally.shown_count,
                     "measured": tally.measured,
                     "finished": len(tally.finished_at),
                     "finished_at": tally.finished_at,
@@ -290,9 +314,13 @@ if __name__ == "__main__":
     parser.add_argument("--origin", required=True)
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--final-total", default="")
+    parser.add_argument("--event-sockets", type=int, default=None, help="default: all")
     parser.add_argument("--idle", action="store_true")
     parser.add_argument("--measure-every", type=int, default=0, help="full client every K-th")
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--ramp", type=float, default=250, help="new sockets per second")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if arguments.event_sockets is None:
+        arguments.event_sockets = arguments.sockets
+    asyncio.run(main(arguments))
     sys.exit(0)

@@ -193,8 +193,9 @@ class FundboardServer:
     def total(self, slug: str) -> str:
         return self.snapshot(slug)["total"]
 
-    def live_client(self, slug: str) -> LiveClient:
-        return LiveClient(f"ws://127.0.0.1:{self.port}/ws/campaigns/{slug}", origin=self.url)
+    def live_client(self, slug: str, query: str = "") -> LiveClient:
+        url = f"ws://127.0.0.1:{self.port}/ws/campaigns/{slug}"
+        return LiveClient(f"{url}?{query}" if query else url, origin=self.url)
 
 
 class LiveClient:

@@ -121,6 +121,25 @@ def test_slow_socket_drops_its_backlog_for_the_latest_snapshot():
     assert slow.items[-1] == '{"type":"donation","n":9}'
 
 
+def test_a_snapshot_only_socket_holds_just_the_latest_snapshot():
+    hub = CampaignHub()
+    from fundboard.live.hub import _Feed
+
+    feed = _Feed(group="g")
+    everything, totals = Outbox(limit=100), Outbox(events=False)
+    feed.members, feed.snapshot_members = {everything}, {totals}
+    for n in range(1, 6):
+        hub.dispatch(feed, {"text": f'{{"type":"donation","n":{n}}}', "kind": "donation"})
+        hub.dispatch(feed, {"text": f'{{"type":"snapshot","v":{n}}}', "kind": "snapshot",
+                            "version": n})  # fmt: skip
+    hub.dispatch(feed, {"text": '{"type":"snapshot","v":0}', "kind": "snapshot", "version": 0})
+    assert len(everything.items) == 10
+    # Never an event, never a backlog: one unsent snapshot, the newest (an older one that
+    # arrives late is not delivered).
+    assert list(totals.items) == ['{"type":"snapshot","v":5}']
+    assert not totals.overflowed
+
+
 def test_old_donations_update_the_total_without_a_public_alert():
     from datetime import UTC, datetime, timedelta
 

@@ -139,6 +139,26 @@ def test_streamed_donations_duplicates_deletes_and_test_donations(fundboard_serv
     assert health(server)["stream_connected"] is True
 
 
+def test_a_snapshot_only_socket_follows_the_totals_without_events(fundboard_server, sandbox_server):
+    server = start(fundboard_server, sandbox_server)
+    with server.live_client("live") as full, server.live_client("live", "events=0") as totals:
+        assert full.receive()["data"]["total"] == "0.00"
+        assert totals.receive()["data"]["total"] == "0.00"
+        ids = control(
+            sandbox_server, "donations", [donation(f"S{i}", f"{i + 1}.00") for i in range(5)]
+        )["ids"]
+        control(sandbox_server, "delete", {"_id": ids[0]})
+        full.wait_for_total("14.00")
+        totals.wait_for_total("14.00")
+        assert len(full.of_type("donation")) == 5 and len(full.of_type("donation_removed")) == 1
+        # Snapshots only, and every one of them whole: what the thermometer needs.
+        assert {m["type"] for m in totals.messages} == {"snapshot"}
+        assert totals.messages[-1]["data"]["donation_count"] == 4
+        assert [r["name"] for r in totals.messages[-1]["data"]["recent"]][:4] == [
+            "S4", "S3", "S2", "S1"
+        ]  # fmt: skip
+
+
 def test_a_stream_dropped_mid_burst_loses_and_duplicates_nothing(fundboard_server, sandbox_server):
     server = start(fundboard_server, sandbox_server)
     amounts = [f"{i}.25" for i in range(1, 31)]  # sum 472.50

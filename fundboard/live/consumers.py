@@ -3,6 +3,11 @@
 The public socket is `/ws/campaigns/<slug>`. First message: the snapshot. Then `snapshot`
 after changes, `donation` per new donation and `donation_removed` per removal, all as the hub
 hands them over. A client may send `{"type": "resync"}` to get the current snapshot again.
+
+`?events=0` on the URL asks for snapshots only: no `donation` / `donation_removed` events.
+The thermometer, leaderboard, top-donors and ticker widgets draw from snapshots alone and
+connect that way, so a burst of donations costs their viewers a few frames a second, not one
+per donation (the alerts widget needs the events and takes the default).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -61,10 +67,14 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.campaign_id = campaign_id
         await self.accept()
         metrics.OPEN_WEBSOCKETS.inc()
-        self.outbox = Outbox()
+        self.outbox = Outbox(events=self.wants_events())
         self.group = self.group_for(campaign_id)
         self.writer = asyncio.create_task(self._write())
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
+
+    def wants_events(self) -> bool:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        return query.get("events", ["1"])[-1] not in ("0", "false", "no")
 
     async def _write(self) -> None:
         # Straight to the ASGI send: this runs once per socket per broadcast.

@@ -5,6 +5,11 @@ leaves it with the last. Every message arrives here once, already encoded, and i
 each local socket's small bounded outbox. A socket that falls behind (its outbox is full)
 loses its backlog and gets the latest snapshot instead, so it never delays the others and
 never grows an unbounded queue. Redis work per broadcast stays flat however many watch.
+
+A socket may follow snapshots only (widgets that draw totals and lists have no use for the
+per-donation events). Such a socket's outbox holds one message, the latest snapshot: the
+frames it costs per second are bounded by the coalescing window, not by the donation rate,
+which is what lets one process keep thousands of thermometers current through a burst.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ __all__ = ["Outbox", "CampaignHub", "get_hub"]
 log = logging.getLogger("fundboard.live")
 
 OUTBOX_LIMIT = 64
+# A snapshot contains everything older ones said: an unsent one is simply replaced.
+SNAPSHOT_ONLY_LIMIT = 1
 
 
 class Outbox:
     """A socket's bounded queue of encoded messages; `overflowed` marks a needed resync."""
 
-    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
-        self.limit = limit
+    def __init__(self, limit: int = OUTBOX_LIMIT, *, events: bool = True) -> None:
+        self.events = events  # False: this socket follows snapshots only
+        self.limit = limit if events else SNAPSHOT_ONLY_LIMIT
         self.items: deque[str] = deque()
         self.ready = asyncio.Event()
         self.overflowed = False
@@ -42,7 +50,8 @@ class Outbox:
     def put(self, text: str) -> None:
         if len(self.items) >= self.limit:
             self.items.clear()
-            self.overflowed = True
+            # Losing events needs a resync; a snapshot-only socket lost nothing by skipping.
+            self.overflowed = self.events
         self.items.append(text)
         self.ready.set()
 
@@ -65,7 +74,8 @@ class _Feed:
 
     group: str
     channel: str = ""
-    members: set[Outbox] = field(default_factory=set)
+    members: set[Outbox] = field(default_factory=set)  # sockets that want every message
+    snapshot_members: set[Outbox] = field(default_factory=set)  # sockets on snapshots only
     reader: asyncio.Task | None = None
     latest_snapshot: str | None = None
     latest_version: int = -1
@@ -78,7 +88,7 @@ class CampaignHub:
         self._lock = asyncio.Lock()
 
     def viewer_count(self) -> int:
-        return sum(len(feed.members) for feed in self._feeds.values())
+        return sum(len(feed.members) + len(feed.snapshot_members) for feed in self._feeds.values())
 
     async def join(self, group: str, outbox: Outbox, *, snapshot_of: int | None) -> None:
         """Add a socket; its first message is the current snapshot (when `snapshot_of`)."""
@@ -91,7 +101,7 @@ class CampaignHub:
                 feed.channel = await layer.new_channel("hub.")
                 await layer.group_add(group, feed.channel)
                 feed.reader = asyncio.create_task(self._read(feed), name=f"hub-{group}")
-            feed.members.add(outbox)
+            (feed.members if outbox.events else feed.snapshot_members).add(outbox)
         if snapshot_of is not None:
             outbox.put(await self._current_snapshot(feed, snapshot_of))
 
@@ -102,7 +112,8 @@ class CampaignHub:
             if feed is None:
                 return
             feed.members.discard(outbox)
-            if feed.members:
+            feed.snapshot_members.discard(outbox)
+            if feed.members or feed.snapshot_members:
                 return
             del self._feeds[group]
             if feed.reader:
@@ -142,6 +153,8 @@ class CampaignHub:
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
             feed.latest_snapshot, feed.latest_version = text, version
+            for outbox in feed.snapshot_members:
+                outbox.put(text)  # replaces an unsent older snapshot, if any
         for outbox in feed.members:
             outbox.put(text)
             if outbox.overflowed:
