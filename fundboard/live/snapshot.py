@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Lower
 
@@ -184,11 +185,32 @@ def _source_status(source: Source) -> str:
     return "stale" if source.last_success_at else source.status
 
 
+@contextmanager
+def _one_moment():
+    """Every query inside sees the same committed state, so a snapshot's `version` matches
+    its numbers (read piecemeal, a donation committed between the campaign row and the sums
+    gave a total ahead of its version). SQLite's transactions already read one state;
+    PostgreSQL's default READ COMMITTED re-reads per statement, so ask for REPEATABLE READ."""
+    if connection.in_atomic_block:  # inside a caller's transaction: it decides
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 def build_snapshot(campaign: Campaign | int | str) -> dict:
     """The public snapshot of a campaign (by object, pk or slug), as plain JSON types."""
-    if not isinstance(campaign, Campaign):
-        lookup = {"pk": campaign} if isinstance(campaign, int) else {"slug": campaign}
-        campaign = Campaign.objects.get(**lookup)
+    if isinstance(campaign, Campaign):
+        campaign = campaign.pk  # read again below, in the same moment as the rest
+    lookup = {"pk": campaign} if isinstance(campaign, int) else {"slug": campaign}
+    with _one_moment():
+        return _snapshot_of(Campaign.objects.get(**lookup))
+
+
+def _snapshot_of(campaign: Campaign) -> dict:
     sources = list(campaign.sources.filter(enabled=True))
     parts = _source_totals(campaign, sources)
     total = sum(parts.values(), Decimal("0"))
