@@ -144,7 +144,7 @@ def run_server(server: str, args) -> dict:
             raise RuntimeError(f"the writer failed:\n{write.stderr[-3000:]}")
         written = json.loads(write.stdout.strip().splitlines()[-1])
         histogram: dict[int, int] = {}
-        shown: dict[int, int] = {}
+        first_shown: dict[int, int] = {}
         events, measured, finished, finished_at, retries, drops = 0, 0, 0, [], 0, 0
         for viewer in viewers:
             out, _ = viewer.communicate(timeout=args.seconds + args.grace + 60)
@@ -152,7 +152,7 @@ def run_server(server: str, args) -> dict:
             for ms, n in result["histogram"].items():
                 histogram[int(ms)] = histogram.get(int(ms), 0) + n
             for ms, n in result["shown"].items():
-                shown[int(ms)] = shown.get(int(ms), 0) + n
+                first_shown[int(ms)] = first_shown.get(int(ms), 0) + n
             events += result["events"]
             measured += result["measured"]
             retries += result["retries"]
@@ -170,9 +170,9 @@ def run_server(server: str, args) -> dict:
         "events": events,
         "measured": measured,
         "expected_events": timing_event_sockets(args) * donations,
-        "shown_p50": histogram_percentile(shown, 0.50),
-        "shown_p99": histogram_percentile(shown, 0.99),
-        "shown_count": sum(shown.values()),
+        "shown_p50": histogram_percentile(first_shown, 0.50),
+        "shown_p99": histogram_percentile(first_shown, 0.99),
+        "shown_count": sum(first_shown.values()),
         "retries": retries,
         "drops": drops,
         "p50": histogram_percentile(histogram, 0.50),

@@ -192,8 +192,10 @@ CELERY_BEAT_SCHEDULE = {
 FUNDBOARD = {
     # No source is polled more often than this, whatever its own interval says.
     "POLL_FLOOR_SECONDS": float(os.environ.get("FUNDBOARD_POLL_FLOOR_SECONDS", "5")),
-    # Burst coalescing window for snapshots (every donation still gets its own event).
+    # Burst coalescing window for snapshots (every donation still gets its own event), and
+    # the longer one a campaign gets while changes keep coming (bench/bench_scale.py).
     "COALESCE_SECONDS": float(os.environ.get("FUNDBOARD_COALESCE_MS", "100")) / 1000,
+    "COALESCE_BUSY_SECONDS": float(os.environ.get("FUNDBOARD_COALESCE_BUSY_MS", "250")) / 1000,
     # Run stream runners and pollers inside `manage.py serve` (embedded mode).
     "EMBEDDED_INGEST": env_bool("FUNDBOARD_EMBEDDED_INGEST", not REDIS_URL),
     "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),

@@ -161,3 +161,39 @@ def test_old_donations_update_the_total_without_a_public_alert():
     messages = asyncio.run(scenario())
     alerts = [m["data"]["amount"] for m in messages if m["type"] == "donation"]
     assert alerts == ["1.00"]
+
+
+@override_settings(FUNDBOARD={**settings.FUNDBOARD, "COALESCE_SECONDS": 0.05,
+                              "COALESCE_BUSY_SECONDS": 0.2})  # fmt: skip
+def test_snapshots_of_a_busy_campaign_come_less_often_but_stay_exact():
+    from collections import deque
+
+    from fundboard.live.broadcast import BUSY_FLUSHES, LiveBroadcaster
+
+    now = __import__("time").monotonic()
+    quiet = deque([now - 30 + n for n in range(BUSY_FLUSHES)], maxlen=BUSY_FLUSHES)
+    busy = deque([now - 0.05 * n for n in range(BUSY_FLUSHES)][::-1], maxlen=BUSY_FLUSHES)
+    assert LiveBroadcaster._window(deque(maxlen=BUSY_FLUSHES)) == 0.05
+    assert LiveBroadcaster._window(quiet) == 0.05  # a change after a quiet spell: fast
+    assert LiveBroadcaster._window(busy) == 0.2
+
+    campaign = make_campaign()
+    source = make_source(campaign)
+
+    async def scenario():
+        broadcaster.bind(asyncio.get_running_loop())
+        hub, outbox = CampaignHub(), Outbox(limit=10_000)
+        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+        for index in range(60):  # ~2 s of changes every ~30 ms
+            await sync_to_async(ingest_donations)(source.pk, [record("1.00", uid=f"d{index}")])
+            await asyncio.sleep(0.03)
+        messages = await _drain(outbox, lambda seen: _last_total(seen) == "60.00")
+        await hub.leave(campaign_group(campaign.pk), outbox)
+        return messages
+
+    messages = asyncio.run(scenario())
+    snapshots = [m for m in messages if m["type"] == "snapshot"][1:]
+    assert len([m for m in messages if m["type"] == "donation"]) == 60
+    # On the short window alone ~40 snapshots; stretched after the first few, about 15.
+    assert BUSY_FLUSHES <= len(snapshots) <= 25, len(snapshots)
+    assert snapshots[-1]["data"]["donation_count"] == 60

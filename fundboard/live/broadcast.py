@@ -9,7 +9,11 @@ connections and ends in "Event loop is closed".
 
 Coalescing: every donation produces its own `donation` event, in order, immediately; the
 `snapshot` of a campaign is rebuilt from the database at most once per window
-(FUNDBOARD["COALESCE_SECONDS"]), however many changes arrive in it.
+(FUNDBOARD["COALESCE_SECONDS"]), however many changes arrive in it. While changes keep
+coming (BUSY_FLUSHES snapshots of a campaign within BUSY_SPAN seconds), the window
+stretches to FUNDBOARD["COALESCE_BUSY_SECONDS"]: a snapshot goes to every viewer, and in a
+big burst the frames per viewer, not the database or Redis, are what a web process runs out
+of. The first change after a quiet spell still goes out within the short window.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from datetime import timedelta
 
@@ -35,6 +40,11 @@ from .snapshot import donation_payload, read_snapshot_text
 __all__ = ["campaign_group", "dashboard_group", "LiveBroadcaster", "broadcaster"]
 
 log = logging.getLogger("fundboard.live")
+
+# This many snapshots of one campaign within BUSY_SPAN seconds make it busy (the long
+# window); the span is long enough that a campaign on the long window stays busy.
+BUSY_FLUSHES = 5
+BUSY_SPAN = 1.5
 
 
 def campaign_group(campaign_id: int) -> str:
@@ -69,7 +79,7 @@ class LiveBroadcaster:
         self._own_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pending: set[int] = set()
-        self._last_flush: dict[int, float] = {}
+        self._flushes: dict[int, deque[float]] = {}  # recent snapshot times per campaign
         self._inflight: set[Future] = set()
         # One per campaign, on the loop: batches of events go out whole and in order.
         self._send_locks: dict[int, asyncio.Lock] = {}
@@ -177,19 +187,25 @@ class LiveBroadcaster:
                     await layer.group_send(campaign_group(campaign_id), message)
                 await layer.group_send(dashboard_group(campaign_id), message)
 
+    @staticmethod
+    def _window(flushes: deque[float]) -> float:
+        busy = len(flushes) == flushes.maxlen and time.monotonic() - flushes[0] < BUSY_SPAN
+        key = "COALESCE_BUSY_SECONDS" if busy else "COALESCE_SECONDS"
+        return settings.FUNDBOARD[key]
+
     async def _schedule_snapshot(self, campaign_id: int) -> None:
         if campaign_id in self._pending:
             return  # a snapshot is already due within the window; it will read this change
         self._pending.add(campaign_id)
-        window = settings.FUNDBOARD["COALESCE_SECONDS"]
-        wait = self._last_flush.get(campaign_id, 0.0) + window - time.monotonic()
+        flushes = self._flushes.setdefault(campaign_id, deque(maxlen=BUSY_FLUSHES))
+        wait = (flushes[-1] if flushes else 0.0) + self._window(flushes) - time.monotonic()
         try:
             if wait > 0:
                 await asyncio.sleep(wait)
             # Leave the pending set before reading, so a change committed during the read
             # schedules one more snapshot instead of being lost.
             self._pending.discard(campaign_id)
-            self._last_flush[campaign_id] = time.monotonic()
+            flushes.append(time.monotonic())
             text, version = await sync_to_async(read_snapshot_text, thread_sensitive=False)(
                 campaign_id
             )
