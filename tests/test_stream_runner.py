@@ -5,6 +5,7 @@ HTTP on loopback, and watches what a viewer sees: the public JSON and a websocke
 """
 
 import json
+import re
 import time
 
 import httpx
@@ -157,6 +158,41 @@ def test_a_snapshot_only_socket_follows_the_totals_without_events(fundboard_serv
         assert [r["name"] for r in totals.messages[-1]["data"]["recent"]][:4] == [
             "S4", "S3", "S2", "S1"
         ]  # fmt: skip
+
+
+def test_on_uvicorn_a_burst_reaches_every_socket_whole_and_in_order(
+    fundboard_server, sandbox_server
+):
+    """uvicorn is production's websocket server, where the hub writes ready-made frames
+    straight to idle sockets (live/direct.py): the sockets must see exactly what the ASGI
+    path would have sent, in order, alongside snapshots and a newcomer mid-burst."""
+    fast_sandbox(sandbox_server)
+    server = fundboard_server(
+        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": "uvicorn"}
+    )
+    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
+    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
+    burst = [donation(f"B{i}", f"{i + 1}.00", message="<b>é ✓</b>") for i in range(30)]
+    with server.live_client("live") as full, server.live_client("live", "events=0") as totals:
+        full.receive(), totals.receive()
+        control(sandbox_server, "donations", burst[:15])
+        with server.live_client("live") as late:
+            control(sandbox_server, "donations", burst[15:])
+            for client in (full, totals, late):
+                client.wait_for_total("465.00", timeout=15)
+    names = [m["data"]["name"] for m in full.of_type("donation")]
+    assert names == [f"B{i}" for i in range(30)]
+    assert {m["data"]["message"] for m in full.of_type("donation")} == {"<b>é ✓</b>"}
+    assert [m["data"]["version"] for m in full.messages] == sorted(
+        m["data"]["version"] for m in full.messages
+    )
+    assert {m["type"] for m in totals.messages} == {"snapshot"}
+    late_names = [m["data"]["name"] for m in late.of_type("donation")]
+    assert late_names == [f"B{i}" for i in range(30)][-len(late_names) :]
+    assert late_names[-1] == "B29"
+    metrics = httpx.get(f"{server.url}/metrics", timeout=5).text
+    direct = re.search(r'fundboard_frames_sent_total\{path="direct"\} (\S+)', metrics)
+    assert direct and float(direct.group(1)) > 0, "the direct path was not used"
 
 
 def test_a_stream_dropped_mid_burst_loses_and_duplicates_nothing(fundboard_server, sandbox_server):

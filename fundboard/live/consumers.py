@@ -24,6 +24,7 @@ from fundboard.campaigns.models import Campaign
 from fundboard.ops import metrics
 
 from .broadcast import campaign_group
+from .direct import DirectWriter
 from .hub import Outbox, get_hub
 from .snapshot import read_snapshot_text
 
@@ -67,7 +68,9 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.campaign_id = campaign_id
         await self.accept()
         metrics.OPEN_WEBSOCKETS.inc()
-        self.outbox = Outbox(events=self.wants_events())
+        self.outbox = Outbox(
+            events=self.wants_events(), direct=DirectWriter.for_send(self.base_send)
+        )
         self.group = self.group_for(campaign_id)
         self.writer = asyncio.create_task(self._write())
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
@@ -78,9 +81,13 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def _write(self) -> None:
         # Straight to the ASGI send: this runs once per socket per broadcast.
-        send = self.base_send
-        while (text := await self.outbox.get()) is not None:
-            await send({"type": "websocket.send", "text": text})
+        send, outbox = self.base_send, self.outbox
+        while (text := await outbox.get()) is not None:
+            outbox.sending = True  # the hub must not write past this message
+            try:
+                await send({"type": "websocket.send", "text": text})
+            finally:
+                outbox.sending = False
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         try:

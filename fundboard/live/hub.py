@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 
 from fundboard.ops import metrics
 
+from .direct import DirectWriter, text_frame
 from .snapshot import read_snapshot_text
 
 __all__ = ["Outbox", "CampaignHub", "get_hub"]
@@ -37,23 +38,37 @@ SNAPSHOT_ONLY_LIMIT = 1
 
 
 class Outbox:
-    """A socket's bounded queue of encoded messages; `overflowed` marks a needed resync."""
+    """A socket's bounded queue of encoded messages; `overflowed` marks a needed resync.
 
-    def __init__(self, limit: int = OUTBOX_LIMIT, *, events: bool = True) -> None:
+    With a `direct` writer (uvicorn, see direct.py), a message for an idle socket is written
+    at once as a frame built once for every socket, instead of waking the socket's writer.
+    """
+
+    def __init__(
+        self, limit: int = OUTBOX_LIMIT, *, events: bool = True, direct: DirectWriter | None = None
+    ) -> None:
         self.events = events  # False: this socket follows snapshots only
         self.limit = limit if events else SNAPSHOT_ONLY_LIMIT
         self.items: deque[str] = deque()
         self.ready = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        self.direct = direct
+        self.sending = False  # the writer holds a message it has not finished sending
 
-    def put(self, text: str) -> None:
+    def put(self, text: str, frame: bytes | None = None) -> bool:
+        """Queue a message (True: it was written at once instead, see the class docstring)."""
+        # Straight to the wire only when nothing is queued or being sent: order is kept.
+        idle = not self.items and not self.sending
+        if idle and frame is not None and self.direct is not None and self.direct.write(frame):
+            return True
         if len(self.items) >= self.limit:
             self.items.clear()
             # Losing events needs a resync; a snapshot-only socket lost nothing by skipping.
             self.overflowed = self.events
         self.items.append(text)
         self.ready.set()
+        return False
 
     async def get(self) -> str | None:
         while not self.items:
@@ -153,16 +168,27 @@ class CampaignHub:
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
             feed.latest_snapshot, feed.latest_version = text, version
-            for outbox in feed.snapshot_members:
-                outbox.put(text)  # replaces an unsent older snapshot, if any
+        frame = text_frame(text)  # built once, written as is to every idle uvicorn socket
+        direct, sockets = 0, len(feed.members)
+        if kind == "snapshot":
+            # A snapshot-only outbox holds one message: this replaces an unsent older one.
+            direct += sum(outbox.put(text, frame) for outbox in feed.snapshot_members)
+            sockets += len(feed.snapshot_members)
         for outbox in feed.members:
-            outbox.put(text)
-            if outbox.overflowed:
-                # The socket fell behind and lost its backlog: it resumes from the latest
-                # snapshot, which contains everything the lost messages said.
-                outbox.overflowed = False
-                if kind != "snapshot" and feed.latest_snapshot:
-                    outbox.items.appendleft(feed.latest_snapshot)
+            if outbox.put(text, frame):
+                direct += 1
+            elif outbox.overflowed:
+                self._resume_from_snapshot(feed, outbox, kind)
+        metrics.FRAMES_SENT.labels("direct").inc(direct)
+        metrics.FRAMES_SENT.labels("queued").inc(sockets - direct)
+
+    @staticmethod
+    def _resume_from_snapshot(feed: _Feed, outbox: Outbox, kind: str) -> None:
+        # The socket fell behind and lost its backlog: it resumes from the latest snapshot,
+        # which contains everything the lost messages said.
+        outbox.overflowed = False
+        if kind != "snapshot" and feed.latest_snapshot:
+            outbox.items.appendleft(feed.latest_snapshot)
 
 
 _hubs: dict[int, CampaignHub] = {}

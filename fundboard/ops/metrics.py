@@ -46,6 +46,11 @@ BROADCAST_DELAY = Histogram(
     "From a broadcast leaving the ingesting process to this web process's hub",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+FRAMES_SENT = Counter(
+    "fundboard_frames_sent_total",
+    "Messages the hub handed to sockets: written at once (direct) or queued for the writer",
+    ["path"],
+)
 
 
 def start_metrics_server() -> None:
