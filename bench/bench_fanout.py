@@ -7,7 +7,10 @@ this process ingests one donation at a time through the real ingest path (insert
 after-commit broadcast through Redis) and every viewer socket times the `donation` event from
 the moment before the ingest call. Reference side: a bare `websockets.broadcast` server fed
 the same number of messages of the same sizes (the event, then a snapshot-sized message).
-Viewers are spread over several client processes so the clients are not what is measured.
+Viewers are spread over several client processes, and each is a light byte-level client
+(fanout_clients.py; --full-clients for a `websockets` client per socket), so the clients are
+not what is measured. Also printed: how the hub handed the messages to sockets (written at
+once to idle uvicorn sockets, or queued for the socket's writer).
 Needs Redis on 127.0.0.1:6379 (./dev test starts it).
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,12 +48,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def start_clients(url: str, origin: str, sockets: int, messages: int, procs: int) -> list:
+def start_clients(url: str, origin: str, args) -> list:
+    sockets, procs = args.sockets, args.client_procs
     per = [sockets // procs + (1 if i < sockets % procs else 0) for i in range(procs)]
     clients = [
         subprocess.Popen(
             [PY, str(REPO / "bench/fanout_clients.py"), url, "--origin", origin,
-             "--sockets", str(n), "--messages", str(messages)],
+             "--sockets", str(n), "--messages", str(args.messages),
+             *(["--full"] if args.full_clients else [])],
             stdout=subprocess.PIPE, text=True,
         )
         for n in per
@@ -88,7 +94,7 @@ def run_reference(args, event_size: int, snapshot_size: int) -> dict:
     try:
         assert server.stdout.readline().strip() == "listening"
         url = f"ws://127.0.0.1:{port}/"
-        clients = start_clients(url, url, args.sockets, args.messages, args.client_procs)
+        clients = start_clients(url, url, args)
         with connect(f"ws://127.0.0.1:{port}/publish") as publisher:
             publisher.send("warm-up".ljust(event_size, "x"))
             time.sleep(args.interval)
@@ -135,7 +141,7 @@ def run_fundboard(args) -> dict:
 
         source = Source.objects.get(name="Bench feed")
         ws_url = f"ws://127.0.0.1:{server.port}/ws/campaigns/bench"
-        clients = start_clients(ws_url, server.url, args.sockets, args.messages, args.client_procs)
+        clients = start_clients(ws_url, server.url, args)
         # Warm-up (not timed: it carries no marker): the first broadcast of a process opens
         # its Redis connection and starts the broadcaster's loop, ~60 ms once.
         warm = DonationRecord("warm", "Warm-up", Decimal("1.00"), "USD", timezone.now())
@@ -158,6 +164,7 @@ def run_fundboard(args) -> dict:
         event_size = len(json.dumps({"type": "donation", "data": snapshot["recent"][0]}))
         sizes = (event_size, len(snapshot_message(snapshot)))
         exact = snapshot["total"] == f"{args.messages + 1}.00"
+        frames = frame_paths(server.url)
     finally:
         server.close()
     return {
@@ -166,7 +173,17 @@ def run_fundboard(args) -> dict:
         "sizes": sizes,
         "exact": exact,
         "ingest_p50_ms": statistics.median(ingest_seconds) * 1000,
+        "frames": frames,
     }
+
+
+def frame_paths(url: str) -> str:
+    """How the hub handed messages to sockets: written at once, or queued for the writer."""
+    import httpx
+
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.findall(r'fundboard_frames_sent_total\{path="(\w+)"\} (\S+)', text)
+    return ", ".join(f"{path} {float(n):.0f}" for path, n in found)
 
 
 def free_port() -> int:
@@ -198,6 +215,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=40)
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between donations")
     parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument(
+        "--full-clients",
+        action="store_true",
+        help="a websockets client per socket instead of the light byte-level one",
+    )
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
@@ -208,7 +230,8 @@ def main() -> None:
     event_size, snapshot_size = fundboard["sizes"]
     print(f"message sizes: donation event {event_size} B, snapshot {snapshot_size} B; "
           f"final total exact: {fundboard['exact']}; ingest call (insert+commit) p50 "
-          f"{fundboard['ingest_p50_ms']:.1f} ms, included in Fundboard's latency")  # fmt: skip
+          f"{fundboard['ingest_p50_ms']:.1f} ms, included in Fundboard's latency; frames: "
+          f"{fundboard['frames']}")  # fmt: skip
     reference = run_reference(args, event_size, snapshot_size)
     fb = summary(f"fundboard ({args.server} + hub)", fundboard, expected)
     ref = summary("raw websockets.broadcast", reference, expected)
