@@ -53,7 +53,11 @@ class Outbox:
         self.ready = asyncio.Event()
         self.overflowed = False
         self.closed = False
-        self.direct = direct
+        # Only for sockets that follow events, where every frame matters and arrives first.
+        # A snapshot-only socket goes through its writer: under load its unsent snapshot is
+        # replaced by the next (measured: written straight away, every snapshot went out and
+        # piled up in slow viewers' kernel buffers, seconds behind; bench/bench_scale.py).
+        self.direct = direct if events else None
         self.sending = False  # the writer holds a message it has not finished sending
 
     def put(self, text: str, frame: bytes | None = None) -> bool:
