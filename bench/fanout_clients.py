@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
-import os
 import re
 import sys
 import time
 
 import websockets
+from scale_clients import handshake
 
 MARK = re.compile(r"t0=(\d+\.\d+)")
 MARK_BYTES = re.compile(rb"t0=(\d+\.\d+)")
@@ -87,14 +86,7 @@ class LightClient(asyncio.Protocol):
 
 
 async def light_client(url, origin, expected, latencies, opened, counter, total, done):
-    host, _, path = url.removeprefix("ws://").partition("/")
-    hostname, _, port = host.partition(":")
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-        f"Origin: {origin}\r\n\r\n"
-    ).encode()
+    hostname, port, request = handshake(url, origin)
 
     def on_open():
         counter[0] += 1
@@ -108,9 +100,7 @@ async def light_client(url, origin, expected, latencies, opened, counter, total,
 
     loop = asyncio.get_running_loop()
     await loop.create_connection(
-        lambda: LightClient(request, expected, latencies, on_open, on_done),
-        hostname,
-        int(port or 80),
+        lambda: LightClient(request, expected, latencies, on_open, on_done), hostname, port
     )
     await asyncio.Future()  # the protocol does the rest; cancelled at the end
 

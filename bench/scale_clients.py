@@ -223,9 +223,9 @@ class SinkViewer(asyncio.Protocol):
             self.closed.set_result(exc)
 
 
-async def sink_viewer(url: str, origin: str, seat: Seat) -> None:
-    rest = url.removeprefix("ws://")
-    host, _, path = rest.partition("/")
+def handshake(url: str, origin: str) -> tuple[str, int, bytes]:
+    """(host, port, the HTTP upgrade request) for a hand-made websocket client of `url`."""
+    host, _, path = url.removeprefix("ws://").partition("/")
     hostname, _, port = host.partition(":")
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
@@ -233,10 +233,13 @@ async def sink_viewer(url: str, origin: str, seat: Seat) -> None:
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"Origin: {origin}\r\n\r\n"
     ).encode()
+    return hostname, int(port or 80), request
+
+
+async def sink_viewer(url: str, origin: str, seat: Seat) -> None:
+    hostname, port, request = handshake(url, origin)
     loop = asyncio.get_running_loop()
-    connecting = loop.create_connection(
-        lambda: SinkViewer(seat, request), hostname, int(port or 80)
-    )
+    connecting = loop.create_connection(lambda: SinkViewer(seat, request), hostname, port)
     transport, protocol = await asyncio.wait_for(connecting, HANDSHAKE_SECONDS)
     try:
         await asyncio.wait_for(asyncio.shield(protocol.opened), HANDSHAKE_SECONDS)
