@@ -261,6 +261,10 @@
     })).forEach(function (item, index) { list.children[index].__fbKey = item.key; });
 
     function fillRow(row, rank, entry, currency) {
+      // Snapshots come up to 4 times a second in a burst: leave an unchanged row alone.
+      var signature = [rank, entry.name, entry.amount, entry.goal, currency].join("\u0000");
+      if (row.__fbSignature === signature) return;
+      row.__fbSignature = signature;
       row.textContent = "";
       row.appendChild(el("span", "fb-rank", integers.format(rank)));
       var name = el("bdi", "fb-name", entry.name);

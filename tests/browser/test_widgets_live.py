@@ -270,6 +270,29 @@ def test_top_donors_reorder_with_an_animated_rank_change(streamed_campaign, page
     page.wait_for_function("() => window.__moved.some(t => t.includes('Ann'))")
 
 
+def test_a_snapshot_that_leaves_the_rows_as_they_were_leaves_their_nodes_alone(
+    streamed_campaign, page
+):
+    """Snapshots come several times a second in a burst: rows that did not change are not
+    rebuilt (no flicker, nothing a screen reader re-reads, no element detached under a
+    script holding it)."""
+    campaign = streamed_campaign()
+    campaign.donate({"nickname": "Ann", "amount": "30.00"}, {"nickname": "Bo", "amount": "20.00"})
+    wait_for(lambda: campaign.server.total("live") == "50.00")
+    page.goto(campaign.url("top-donors", "limit=2"))
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    page.evaluate("window.__names = Array.from(document.querySelectorAll('.fb-name'))")
+    campaign.donate({"nickname": "Cy", "amount": "1.00"})  # below the two rows shown
+    wait_for(lambda: campaign.server.total("live") == "51.00")
+    page.wait_for_timeout(1000)  # the snapshot goes out within 250 ms of the commit
+    assert page.evaluate("window.__names.map(n => n.isConnected)") == [True, True]
+    campaign.donate({"nickname": "Bo", "amount": "15.00"})  # Bo now leads: both rows change
+    page.wait_for_function(
+        "() => document.querySelector('.fb-row .fb-name').textContent === 'Bo'", timeout=15_000
+    )
+    assert page.evaluate("window.__names.map(n => n.isConnected)") == [False, False]
+
+
 def test_milestones_and_the_goal_are_celebrated_when_crossed(streamed_campaign, page):
     campaign = streamed_campaign(goal="100", milestones='["50"]')
     page.goto(campaign.url("thermometer"))

@@ -157,6 +157,7 @@ def test_long_rtl_and_emoji_names_render_as_given(streamed_campaign, page):
     page.set_viewport_size({"width": 320, "height": 400})
     page.goto(campaign.url("top-donors"))
     page.wait_for_function("() => document.querySelectorAll('.fb-row').length === 3")
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
     names = page.locator(".fb-row .fb-name")
     assert names.all_inner_texts()[1:] == ["مريم", "🦊 Foxy 🎉"]
     long_name = names.first
