@@ -67,6 +67,13 @@ def test_anonymous_visitors_are_sent_to_login_from_every_dashboard_url(server):
             assert response.headers["location"].startswith("/admin/login/?next="), path
 
 
+def test_the_bare_address_leads_to_the_dashboard_login(server):
+    response = httpx.get(f"{server.url}/", follow_redirects=True, timeout=10)
+    assert response.status_code == 200
+    assert response.url.path == "/admin/login/"
+    assert response.url.params["next"] == "/dashboard/"
+
+
 def test_anonymous_and_unprivileged_users_cannot_join_the_staff_socket(server):
     with pytest.raises(InvalidStatus) as refused:
         staff_socket(server, "spring", None)
