@@ -58,21 +58,31 @@ def _last_total(messages):
     return snapshots[-1]["data"]["total"] if snapshots else None
 
 
+def _watch(campaign, act, final_total: str, limit: int = 64) -> list[dict]:
+    """Follow the campaign through a hub while `act()` (async) changes it; every message until
+    a snapshot shows `final_total`. The broadcaster runs on this scenario's loop."""
+
+    async def scenario():
+        broadcaster.bind(asyncio.get_running_loop())
+        hub, outbox = CampaignHub(), Outbox(limit=limit)
+        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+        await act()
+        messages = await _drain(outbox, lambda seen: _last_total(seen) == final_total)
+        await hub.leave(campaign_group(campaign.pk), outbox)
+        return messages
+
+    return asyncio.run(scenario())
+
+
 def test_burst_gives_each_donation_an_event_in_order_and_few_snapshots():
     campaign = make_campaign()
     source = make_source(campaign)
 
-    async def scenario():
-        broadcaster.bind(asyncio.get_running_loop())
-        hub, outbox = CampaignHub(), Outbox(limit=1000)
-        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+    async def burst():
         for index in range(40):
             await sync_to_async(ingest_donations)(source.pk, [record("1.00", uid=f"d{index}")])
-        messages = await _drain(outbox, lambda seen: _last_total(seen) == "40.00")
-        await hub.leave(campaign_group(campaign.pk), outbox)
-        return messages
 
-    messages = asyncio.run(scenario())
+    messages = _watch(campaign, burst, "40.00", limit=1000)
     assert messages[0]["type"] == "snapshot" and messages[0]["data"]["total"] == "0.00"
     events = [m["data"] for m in messages if m["type"] == "donation"]
     assert len(events) == 40
@@ -91,16 +101,10 @@ def test_removal_sends_donation_removed_and_a_lower_total():
     # scenario binds it to this test's loop (a process normally has just one).
     broadcaster.flush()
 
-    async def scenario():
-        broadcaster.bind(asyncio.get_running_loop())
-        hub, outbox = CampaignHub(), Outbox()
-        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+    async def remove():
         await sync_to_async(remove_donations)(source.pk, ["a"])
-        messages = await _drain(outbox, lambda seen: _last_total(seen) == "3.00")
-        await hub.leave(campaign_group(campaign.pk), outbox)
-        return messages
 
-    messages = asyncio.run(scenario())
+    messages = _watch(campaign, remove, "3.00")
     removed = [m for m in messages if m["type"] == "donation_removed"]
     assert len(removed) == 1 and isinstance(removed[0]["data"]["id"], int)
 
@@ -147,18 +151,12 @@ def test_old_donations_update_the_total_without_a_public_alert():
     source = make_source(campaign)
     history = datetime.now(UTC) - timedelta(hours=2)
 
-    async def scenario():
-        broadcaster.bind(asyncio.get_running_loop())
-        hub, outbox = CampaignHub(), Outbox()
-        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+    async def old_then_new():
         old = [record("4.00", uid="old", when=history)]
         await sync_to_async(ingest_donations)(source.pk, old)
         await sync_to_async(ingest_donations)(source.pk, [record("1.00", uid="new")])
-        messages = await _drain(outbox, lambda seen: _last_total(seen) == "5.00")
-        await hub.leave(campaign_group(campaign.pk), outbox)
-        return messages
 
-    messages = asyncio.run(scenario())
+    messages = _watch(campaign, old_then_new, "5.00")
     alerts = [m["data"]["amount"] for m in messages if m["type"] == "donation"]
     assert alerts == ["1.00"]
 
@@ -180,18 +178,12 @@ def test_snapshots_of_a_busy_campaign_come_less_often_but_stay_exact():
     campaign = make_campaign()
     source = make_source(campaign)
 
-    async def scenario():
-        broadcaster.bind(asyncio.get_running_loop())
-        hub, outbox = CampaignHub(), Outbox(limit=10_000)
-        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=campaign.pk)
+    async def steady_changes():
         for index in range(60):  # ~2 s of changes every ~30 ms
             await sync_to_async(ingest_donations)(source.pk, [record("1.00", uid=f"d{index}")])
             await asyncio.sleep(0.03)
-        messages = await _drain(outbox, lambda seen: _last_total(seen) == "60.00")
-        await hub.leave(campaign_group(campaign.pk), outbox)
-        return messages
 
-    messages = asyncio.run(scenario())
+    messages = _watch(campaign, steady_changes, "60.00", limit=10_000)
     snapshots = [m for m in messages if m["type"] == "snapshot"][1:]
     assert len([m for m in messages if m["type"] == "donation"]) == 60
     # On the short window alone ~40 snapshots; stretched after the first few, about 15.
