@@ -172,12 +172,15 @@ class CampaignHub:
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
             feed.latest_snapshot, feed.latest_version = text, version
-        frame = text_frame(text)  # built once, written as is to every idle uvicorn socket
         direct, sockets = 0, len(feed.members)
         if kind == "snapshot":
             # A snapshot-only outbox holds one message: this replaces an unsent older one.
-            direct += sum(outbox.put(text, frame) for outbox in feed.snapshot_members)
+            # (No direct path for these, see Outbox, so no frame either.)
+            for outbox in feed.snapshot_members:
+                outbox.put(text)
             sockets += len(feed.snapshot_members)
+        # Built once, written as is to every idle uvicorn socket that follows events.
+        frame = text_frame(text) if feed.members else None
         for outbox in feed.members:
             if outbox.put(text, frame):
                 direct += 1
