@@ -172,8 +172,10 @@ def test_snapshots_of_a_busy_campaign_come_less_often_but_stay_exact():
     quiet = deque([now - 30 + n for n in range(BUSY_FLUSHES)], maxlen=BUSY_FLUSHES)
     busy = deque([now - 0.05 * n for n in range(BUSY_FLUSHES)][::-1], maxlen=BUSY_FLUSHES)
     assert LiveBroadcaster._window(deque(maxlen=BUSY_FLUSHES)) == 0.05
-    assert LiveBroadcaster._window(quiet) == 0.05  # a change after a quiet spell: fast
+    assert LiveBroadcaster._window(quiet) == 0.05  # after a quiet spell: the short window
     assert LiveBroadcaster._window(busy) == 0.2
+    assert LiveBroadcaster._snapshot_delay(quiet) == 0.05
+    assert 0.15 < LiveBroadcaster._snapshot_delay(busy) <= 0.2  # the long window's rest
 
     campaign = make_campaign()
     source = make_source(campaign)
@@ -189,3 +191,32 @@ def test_snapshots_of_a_busy_campaign_come_less_often_but_stay_exact():
     # On the short window alone ~40 snapshots; stretched after the first few, about 15.
     assert BUSY_FLUSHES <= len(snapshots) <= 25, len(snapshots)
     assert snapshots[-1]["data"]["donation_count"] == 60
+
+
+@override_settings(FUNDBOARD={**settings.FUNDBOARD, "COALESCE_SECONDS": 0.3})
+def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
+    # The snapshot waits out the window even after a quiet spell, so the event reaches the
+    # viewers alone (reading and sending the snapshot at once slowed its delivery).
+    campaign = make_campaign()
+    source = make_source(campaign)
+    arrivals = {}
+
+    async def one_donation():
+        hub, outbox = CampaignHub(), Outbox()
+        await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=None)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await sync_to_async(ingest_donations)(source.pk, [record("7.00", uid="lone")])
+        for _ in range(2):
+            message = json.loads(await asyncio.wait_for(outbox.get(), 5))
+            arrivals[message["type"]] = (loop.time() - start, message["data"])
+        await hub.leave(campaign_group(campaign.pk), outbox)
+
+    async def scenario():
+        broadcaster.bind(asyncio.get_running_loop())
+        await one_donation()
+
+    asyncio.run(scenario())
+    (event_at, event), (snapshot_at, snapshot) = arrivals["donation"], arrivals["snapshot"]
+    assert event_at < 0.25 <= snapshot_at, arrivals
+    assert snapshot["total"] == "7.00" and snapshot["version"] == event["version"]
