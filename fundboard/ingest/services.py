@@ -98,11 +98,17 @@ def _store_new(source: Source, records: Sequence[DonationRecord]) -> tuple[list[
     unique: dict[str, DonationRecord] = {}
     for record in records:
         unique.setdefault(record.upstream_id, record)
-    existing = set(
-        Donation.objects.filter(source=source, upstream_id__in=list(unique)).values_list(
-            "upstream_id", flat=True
+    existing: set[str] = set()
+    # A lone record (the live stream's case) is inserted without asking first: a duplicate
+    # is rare there and the unique constraint catches it (below), and the query saved is on
+    # every streamed donation's way to the viewers. Batches (backfills, polls) repeat much
+    # of what is stored already, so they look first.
+    if len(unique) > 1:
+        existing = set(
+            Donation.objects.filter(source=source, upstream_id__in=list(unique)).values_list(
+                "upstream_id", flat=True
+            )
         )
-    )
     held = source.campaign.hold_for_review
     rows = [_new_donation(source, r, held=held) for uid, r in unique.items() if uid not in existing]
     duplicates = len(records) - len(rows)
