@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -193,16 +194,27 @@ class FundboardServer:
     def total(self, slug: str) -> str:
         return self.snapshot(slug)["total"]
 
-    def live_client(self, slug: str, query: str = "") -> LiveClient:
+    def live_client(self, slug: str, query: str = "", *, stalling: bool = False) -> LiveClient:
         url = f"ws://127.0.0.1:{self.port}/ws/campaigns/{slug}"
-        return LiveClient(f"{url}?{query}" if query else url, origin=self.url)
+        url = f"{url}?{query}" if query else url
+        if not stalling:
+            return LiveClient(url, origin=self.url)
+        # A viewer that stops reading when it is not asked for messages: one message held,
+        # then its socket is left unread, with a small receive buffer so the server's side
+        # fills up soon (a phone on a bad network, a frozen browser tab).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", self.port))
+        return LiveClient(url, origin=self.url, sock=sock, max_queue=1)
 
 
 class LiveClient:
     """A real websocket client that keeps every message it receives."""
 
-    def __init__(self, url: str, origin: str):
-        self.connection: ClientConnection = connect(url, origin=origin, open_timeout=10).__enter__()
+    def __init__(self, url: str, origin: str, **options):
+        # Like a browser, it reads whatever arrives, asked for or not (max_queue=None).
+        options = {"open_timeout": 10, "max_queue": None, **options}
+        self.connection: ClientConnection = connect(url, origin=origin, **options).__enter__()
         self.messages: list[dict] = []
 
     def receive(self, timeout: float = 10.0) -> dict:

@@ -197,6 +197,32 @@ def test_on_uvicorn_a_burst_reaches_every_socket_whole_and_in_order(
     assert direct and float(direct.group(1)) > 0, "the direct path was not used"
 
 
+def test_on_uvicorn_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
+    fundboard_server, sandbox_server
+):
+    """A viewer that stops reading (a frozen tab, a phone in a tunnel) must not hold up the
+    others, and when it reads again it ends on the exact total, its events in order."""
+    fast_sandbox(sandbox_server)
+    server = fundboard_server(
+        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": "uvicorn"}
+    )
+    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
+    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
+    burst = [donation(f"S{i}", "1.00", message="m" * 200) for i in range(300)]
+    names = [f"S{i}" for i in range(300)]
+    with server.live_client("live") as reader, server.live_client("live", stalling=True) as stalled:
+        reader.receive(), stalled.receive()
+        control(sandbox_server, "donations", burst)
+        # Everything reaches the reader while the other viewer reads nothing. (In a burst
+        # the last snapshot may overtake the last events by a few ms: clients go by version.)
+        reader.wait_for(lambda m: m["type"] == "donation" and m["data"]["name"] == "S299", 60)
+        reader.wait_for_total("300.00")
+        assert [m["data"]["name"] for m in reader.of_type("donation")] == names
+        stalled.wait_for_total("300.00", timeout=30)
+    versions = [m["data"]["version"] for m in stalled.of_type("donation")]
+    assert versions and versions == sorted(versions)
+
+
 def test_a_stream_dropped_mid_burst_loses_and_duplicates_nothing(fundboard_server, sandbox_server):
     server = start(fundboard_server, sandbox_server)
     amounts = [f"{i}.25" for i in range(1, 31)]  # sum 472.50
