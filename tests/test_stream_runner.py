@@ -9,6 +9,7 @@ import re
 import time
 
 import httpx
+import pytest
 
 from fundboard.sandbox.imraising import ADVANCED_KEY, LIMITED_KEY
 
@@ -160,15 +161,16 @@ def test_a_snapshot_only_socket_follows_the_totals_without_events(fundboard_serv
         ]  # fmt: skip
 
 
-def test_on_uvicorn_a_burst_reaches_every_socket_whole_and_in_order(
-    fundboard_server, sandbox_server
+@pytest.mark.parametrize("asgi_server", ["uvicorn", "daphne"])
+def test_a_burst_reaches_every_socket_whole_and_in_order(
+    fundboard_server, sandbox_server, asgi_server
 ):
-    """uvicorn is production's websocket server, where the hub writes ready-made frames
-    straight to idle sockets (live/direct.py): the sockets must see exactly what the ASGI
-    path would have sent, in order, alongside snapshots and a newcomer mid-burst."""
+    """On both servers the hub writes ready-made frames straight to idle sockets
+    (live/direct.py): the sockets must see exactly what the ASGI path would have sent, in
+    order, alongside snapshots and a newcomer mid-burst."""
     fast_sandbox(sandbox_server)
     server = fundboard_server(
-        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": "uvicorn"}
+        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
     )
     wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
     wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
@@ -197,14 +199,15 @@ def test_on_uvicorn_a_burst_reaches_every_socket_whole_and_in_order(
     assert direct and float(direct.group(1)) > 0, "the direct path was not used"
 
 
-def test_on_uvicorn_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
-    fundboard_server, sandbox_server
+@pytest.mark.parametrize("asgi_server", ["uvicorn", "daphne"])
+def test_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
+    fundboard_server, sandbox_server, asgi_server
 ):
     """A viewer that stops reading (a frozen tab, a phone in a tunnel) must not hold up the
     others, and when it reads again it ends on the exact total, its events in order."""
     fast_sandbox(sandbox_server)
     server = fundboard_server(
-        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": "uvicorn"}
+        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
     )
     wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
     wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))

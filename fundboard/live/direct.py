@@ -1,24 +1,30 @@
-"""A shortcut past the ASGI server for the hub's hottest path, on uvicorn's websockets.
+"""A shortcut past the ASGI server for the hub's hottest path, on uvicorn and on daphne.
 
 Sending one message to a thousand sockets through ASGI costs, per socket: waking that
 socket's writer task, encoding the text and framing it (uvicorn's sans-I/O websockets
-protocol), then the transport write. When a socket is idle (nothing queued, nothing being
+protocol, or autobahn under daphne), then the transport write; under daphne, Twisted also
+registers the socket with the event loop for writing and sends on a later turn (two extra
+system calls per socket per message). When a socket is idle (nothing queued, nothing being
 sent, nothing waiting in its transport's buffer) and its websocket is open, the hub can
-instead write a frame it built once for all sockets straight to that socket's transport: the
-very bytes uvicorn would have written for the same text (an unmasked, uncompressed text
-frame). Anything else (daphne, another websocket implementation, a close sent or received,
+instead write a frame it built once for all sockets straight to that socket: the very bytes
+the server would have written for the same text (an unmasked, uncompressed text frame).
+Anything else (another server, TLS terminated by daphne itself, a close sent or received,
 bytes still buffered, a backlog) takes the ordinary ASGI path, so ordering and backpressure
 stay the outbox's. bench/bench_fanout.py measures the difference (docs/benchmarks.md, 1).
 """
 
 from __future__ import annotations
 
+import functools
+
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 __all__ = ["DirectWriter", "text_frame"]
 
-_SANSIO_PROTOCOL = "uvicorn.protocols.websockets.websockets_sansio_impl"
+_UVICORN_PROTOCOL = "uvicorn.protocols.websockets.websockets_sansio_impl"
+_DAPHNE_PROTOCOL = "daphne.ws_protocol"
+_TWISTED_TCP = "twisted.internet.tcp"  # a plain TCP transport (not TLS, which would wrap it)
 
 
 def text_frame(text: str) -> bytes:
@@ -27,8 +33,33 @@ def text_frame(text: str) -> bytes:
 
 
 class DirectWriter:
-    """Writes ready-made frames to one uvicorn websocket connection's transport."""
+    """Writes ready-made frames to one websocket connection; see the module docstring."""
 
+    __slots__ = ()
+
+    @staticmethod
+    def for_send(send) -> DirectWriter | None:
+        """A writer for the connection behind an ASGI `send`, or None if not supported."""
+        # uvicorn's send is a method of its protocol; daphne's a partial over its protocol.
+        protocol = getattr(send, "__self__", None)
+        if protocol is not None and type(protocol).__module__ == _UVICORN_PROTOCOL:
+            return UvicornWriter(protocol)
+        if isinstance(send, functools.partial) and send.args:
+            protocol = send.args[0]
+            transport = getattr(protocol, "transport", None)
+            if (
+                type(protocol).__module__ == _DAPHNE_PROTOCOL
+                and type(transport).__module__ == _TWISTED_TCP
+            ):
+                return DaphneWriter(protocol)
+        return None
+
+    def write(self, frame: bytes) -> bool:
+        """Write the frame if the websocket is open and its transport idle; False: use ASGI."""
+        raise NotImplementedError
+
+
+class UvicornWriter(DirectWriter):
     # The check runs once per socket per broadcast, so it reads as few objects as it can:
     # going through the uvicorn protocol's flags and events cost ~4.8 µs a socket (cache
     # misses, mostly), this ~2 µs, besides the ~8 µs of the send itself (bench_fanout).
@@ -38,22 +69,11 @@ class DirectWriter:
         # Both live as long as the connection; the writer is made once the socket is accepted.
         self._conn, self._transport = protocol.conn, protocol.transport
 
-    @classmethod
-    def for_send(cls, send) -> DirectWriter | None:
-        """A writer for the connection behind an ASGI `send`, or None if not supported."""
-        protocol = getattr(send, "__self__", None)
-        if protocol is None or type(protocol).__module__ != _SANSIO_PROTOCOL:
-            return None
-        return cls(protocol)
-
     def write(self, frame: bytes) -> bool:
-        """Write the frame if the websocket is open and its transport idle; False: use ASGI.
-
-        `state` leaves OPEN as soon as a close frame is sent or received (by the app, a ping
-        timeout or the client), and a lost connection's transport is closing. An empty
+        """`state` leaves OPEN as soon as a close frame is sent or received (by the app, a
+        ping timeout or the client), and a lost connection's transport is closing. An empty
         buffer also means flow control is not paused, and a slow client's next message goes
-        through its outbox, which keeps only what is worth sending.
-        """
+        through its outbox, which keeps only what is worth sending."""
         transport = self._transport
         if (
             self._conn.state is not State.OPEN
@@ -62,4 +82,33 @@ class DirectWriter:
         ):
             return False
         transport.write(frame)
+        return True
+
+
+class DaphneWriter(DirectWriter):
+    __slots__ = ("_protocol", "_transport")
+
+    def __init__(self, protocol) -> None:
+        # daphne's protocol is autobahn's WebSocketServerProtocol on a Twisted TCP transport.
+        self._protocol, self._transport = protocol, protocol.transport
+
+    def write(self, frame: bytes) -> bool:
+        """autobahn's `state` leaves STATE_OPEN when a close starts; its `send_queue` and
+        Twisted's two buffers hold anything not yet on the wire. `writeSomeData` is Twisted's
+        own immediate send; what the kernel does not take goes to Twisted's buffer, in order."""
+        protocol, transport = self._protocol, self._transport
+        if (
+            protocol.state != protocol.STATE_OPEN
+            or protocol.send_queue
+            or transport.dataBuffer
+            or transport._tempDataBuffer
+            or not transport.connected
+            or transport.disconnecting
+        ):
+            return False
+        sent = transport.writeSomeData(frame)
+        if isinstance(sent, BaseException):  # the connection is lost: Twisted will notice
+            return False
+        if sent < len(frame):
+            transport.write(frame[sent:])
         return True

@@ -40,8 +40,8 @@ SNAPSHOT_ONLY_LIMIT = 1
 class Outbox:
     """A socket's bounded queue of encoded messages; `overflowed` marks a needed resync.
 
-    With a `direct` writer (uvicorn, see direct.py), a message for an idle socket is written
-    at once as a frame built once for every socket, instead of waking the socket's writer.
+    With a `direct` writer (uvicorn or daphne, see direct.py), a message for an idle socket is
+    written at once as a frame built once for every socket, instead of waking its writer.
     """
 
     # Slots: the hub reads every outbox on every broadcast, and compact objects read faster.
