@@ -1,8 +1,9 @@
 """`manage.py serve`: the ASGI server, plus (in embedded mode) the ingestion in the same process.
 
 daphne is the default server. `--server uvicorn` (or FUNDBOARD_ASGI_SERVER=uvicorn) runs the
-same application on uvicorn, which writes websocket frames straight to asyncio transports and
-fans out faster (docs/benchmarks.md has the figures); production's websocket processes use it.
+same application on uvicorn, which keeps thousands of viewers closer to live through a burst
+(docs/benchmarks.md has the figures); production's websocket processes use it. On both, the
+hub writes ready-made frames straight to idle sockets (fundboard/live/direct.py).
 """
 
 import asyncio
