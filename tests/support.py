@@ -200,8 +200,9 @@ class FundboardServer:
         if not stalling:
             return LiveClient(url, origin=self.url)
         # A viewer that stops reading when it is not asked for messages: one message held,
-        # then its socket is left unread, with a small receive buffer so the server's side
-        # fills up soon (a phone on a bad network, a frozen browser tab).
+        # then its socket is left unread, with a small receive buffer (a phone on a bad
+        # network, a frozen browser tab). On loopback the server's send buffer still grows
+        # to megabytes, so a few hundred messages stay in the kernel.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", self.port))

@@ -202,6 +202,7 @@ def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
     arrivals = {}
 
     async def one_donation():
+        broadcaster.bind(asyncio.get_running_loop())
         hub, outbox = CampaignHub(), Outbox()
         await hub.join(campaign_group(campaign.pk), outbox, snapshot_of=None)
         loop = asyncio.get_running_loop()
@@ -212,11 +213,7 @@ def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
             arrivals[message["type"]] = (loop.time() - start, message["data"])
         await hub.leave(campaign_group(campaign.pk), outbox)
 
-    async def scenario():
-        broadcaster.bind(asyncio.get_running_loop())
-        await one_donation()
-
-    asyncio.run(scenario())
+    asyncio.run(one_donation())
     (event_at, event), (snapshot_at, snapshot) = arrivals["donation"], arrivals["snapshot"]
     assert event_at < 0.25 <= snapshot_at, arrivals
     assert snapshot["total"] == "7.00" and snapshot["version"] == event["version"]

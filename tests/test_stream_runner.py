@@ -83,9 +83,9 @@ def health(server) -> dict:
     return json.loads(server.shell(HEALTH).strip().splitlines()[-1])
 
 
-def start(fundboard_server, sandbox_server, **kwargs):
+def start(fundboard_server, sandbox_server, extra_env=None, **kwargs):
     fast_sandbox(sandbox_server)
-    server = fundboard_server(campaign_toml(sandbox_server.url, **kwargs))
+    server = fundboard_server(campaign_toml(sandbox_server.url, **kwargs), extra_env=extra_env)
     wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
     # ...and its first backfill has asked for the listing, so it cannot be what finds
     # the donations a test posts next.
@@ -168,12 +168,9 @@ def test_a_burst_reaches_every_socket_whole_and_in_order(
     """On both servers the hub writes ready-made frames straight to idle sockets
     (live/direct.py): the sockets must see exactly what the ASGI path would have sent, in
     order, alongside snapshots and a newcomer mid-burst."""
-    fast_sandbox(sandbox_server)
-    server = fundboard_server(
-        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
+    server = start(
+        fundboard_server, sandbox_server, extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
     )
-    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
-    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
     burst = [donation(f"B{i}", f"{i + 1}.00", message="<b>é ✓</b>") for i in range(30)]
     with server.live_client("live") as full, server.live_client("live", "events=0") as totals:
         full.receive(), totals.receive()
@@ -205,12 +202,9 @@ def test_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
 ):
     """A viewer that stops reading (a frozen tab, a phone in a tunnel) must not hold up the
     others, and when it reads again it ends on the exact total, its events in order."""
-    fast_sandbox(sandbox_server)
-    server = fundboard_server(
-        campaign_toml(sandbox_server.url), extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
+    server = start(
+        fundboard_server, sandbox_server, extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
     )
-    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
-    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
     burst = [donation(f"S{i}", "1.00", message="m" * 200) for i in range(300)]
     names = [f"S{i}" for i in range(300)]
     with server.live_client("live") as reader, server.live_client("live", stalling=True) as stalled:

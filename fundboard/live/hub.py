@@ -182,7 +182,7 @@ class CampaignHub:
             for outbox in feed.snapshot_members:
                 outbox.put(text)
             sockets += len(feed.snapshot_members)
-        # Built once, written as is to every idle uvicorn socket that follows events.
+        # Built once, written as is to every idle socket that follows events (direct.py).
         frame = text_frame(text) if feed.members else None
         for outbox in feed.members:
             if outbox.put(text, frame):
