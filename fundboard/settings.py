@@ -89,23 +89,54 @@ TEMPLATES = [
     },
 ]
 
+# --- Databases -------------------------------------------------------------------------------
+# PostgreSQL: no persistent connections (CONN_MAX_AGE=0). Under ASGI each request's sync code
+# runs in its own thread, and a persistent connection stays with that thread: one connection
+# per request, until PostgreSQL refuses clients. Instead each process has one psycopg pool of
+# FUNDBOARD_DB_POOL_SIZE connections; closing a connection gives it back to the pool. 0 turns
+# the pool off (a connection per request or task, closed after it: e.g. behind PgBouncer).
+DB_POOL_SIZE = int(os.environ.get("FUNDBOARD_DB_POOL_SIZE", "10"))
+# How long a request waits for a free pooled connection before it fails.
+DB_POOL_TIMEOUT = float(os.environ.get("FUNDBOARD_DB_POOL_TIMEOUT", "10"))
+
+
+def sqlite_database(path: str) -> dict:
+    """SQLite settings, the same whether the path came from DATABASE_URL or the default."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            # The web server, the stream runner and the pollers share one file in
+            # embedded mode: WAL lets readers go on while one writer commits.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+
+
+def url_database(url: str) -> dict:
+    """Settings for DATABASE_URL: SQLite gets sqlite_database's, PostgreSQL a bounded pool."""
+    database = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_database(database["NAME"])
+    if database["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE > 0:
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+            # Connections above min_size that sat unused this long are closed.
+            "max_idle": 60,
+        }
+    return database
+
+
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": url_database(os.environ["DATABASE_URL"])}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("FUNDBOARD_SQLITE_PATH", str(DATA_DIR / "fundboard.sqlite3")),
-            "OPTIONS": {
-                # The web server, the stream runner and the pollers share one file in
-                # embedded mode: WAL lets readers go on while one writer commits.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
-    }
+    default_path = os.environ.get("FUNDBOARD_SQLITE_PATH", str(DATA_DIR / "fundboard.sqlite3"))
+    DATABASES = {"default": sqlite_database(default_path)}
 
 if REDIS_URL:
     # One group member per web process (the hub), so the pub/sub layer's fan-out is cheap
