@@ -14,6 +14,8 @@ from django.db import connection, models
 from django.db.models import F
 from django.utils import timezone
 
+from .upstream import UpstreamURLField
+
 __all__ = ["Campaign", "Source", "SourceKind", "SourceStatus"]
 
 
@@ -127,7 +129,11 @@ class Source(models.Model):
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
-    base_url = models.URLField(blank=True, help_text="Empty: the platform's real address.")
+    base_url = UpstreamURLField(
+        blank=True,
+        help_text="Empty: the platform's real address. Any http(s) URL, "
+        "internal names such as http://sandbox:8100 included.",
+    )
     # Kept server-side only: never rendered, serialised to the public or logged.
     api_key = models.CharField(max_length=500, blank=True)
     # Provider ids: {"event_id": "..."} (p2p), {"page_ids": [...]} or {"all_pages": true,

@@ -1,0 +1,86 @@
+"""Which upstream addresses a source may use, and where its API key may be sent.
+
+`validate_upstream_url` accepts any http(s) base URL a deployment may point a source at:
+public names, single-label service names of a compose or Kubernetes network
+(`http://sandbox:8100`, `http://p2p-gateway`), IP addresses, ports and paths. It refuses what
+cannot be a base URL or would leak: other schemes, credentials (`user:pass@` would be sent to
+and logged by whoever serves the host), fragments and queries (paths are appended to the base
+URL), and anything that does not parse as a host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+
+__all__ = ["UpstreamURLField", "UpstreamURLFormField", "validate_upstream_url"]
+
+# One DNS label: letters (any script), digits, "_" (compose service names may have one) and
+# "-", not at either end, at most 63 characters.
+LABEL = re.compile(r"^(?!-)[\w-]{1,63}(?<!-)$")
+MAX_HOST_LENGTH = 253
+
+
+def _is_host_name(host: str) -> bool:
+    labels = host.removesuffix(".").split(".")
+    return len(host) <= MAX_HOST_LENGTH and all(LABEL.match(label) for label in labels)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse(message: str, value: str) -> ValidationError:
+    return ValidationError(message, code="invalid", params={"value": value})
+
+
+def validate_upstream_url(value: str) -> None:
+    """Raise ValidationError unless `value` is an http(s) base URL without secrets."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise _refuse("A URL cannot contain spaces or control characters.", value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # ValueError when the port is not a number in 0-65535
+    except ValueError:
+        raise _refuse("Enter a valid http:// or https:// URL.", value) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise _refuse("Only http:// and https:// URLs can be used.", value)
+    if "@" in parts.netloc:
+        raise _refuse(
+            "Do not put a user name or password in the URL: it would be sent to the host "
+            "and end up in logs. Use the API key field.",
+            value,
+        )
+    if parts.fragment or "#" in value:
+        raise _refuse("A base URL cannot have a #fragment.", value)
+    if parts.query or "?" in value:
+        raise _refuse("A base URL cannot have a ?query: paths are added to it.", value)
+    host = parts.hostname or ""
+    if not host or not (_is_ip_address(host) or _is_host_name(host)):
+        raise _refuse("Enter a valid http:// or https:// URL with a host name.", value)
+    if port == 0:
+        raise _refuse("Port 0 cannot be used.", value)
+
+
+class UpstreamURLFormField(forms.URLField):
+    """A form's URL input with the upstream rules instead of Django's public-web ones."""
+
+    default_validators = [validate_upstream_url]
+
+
+class UpstreamURLField(models.URLField):
+    """A URL column whose validation accepts every host a deployment may use."""
+
+    default_validators = [validate_upstream_url]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": UpstreamURLFormField, **kwargs})
