@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign, Source, SourceStatus
 from fundboard.ops import metrics
 from fundboard.ops.logging import redact
+from fundboard.providers.cleaning import upstream_text
 from fundboard.providers.errors import AuthError, PermissionDenied, RateLimited
 from fundboard.providers.records import DonationRecord, EntryRecord, PollResult, TotalsRecord
 
@@ -43,6 +44,9 @@ log = logging.getLogger("fundboard.ingest")
 # last_success_at is refreshed at most this often when nothing else changed, so an
 # unchanged poll does not write on every round.
 SUCCESS_HEARTBEAT = timedelta(seconds=60)
+# How much of an error or a rejection reason a source's health keeps (it is shown on the
+# dashboard and may quote an upstream host's words).
+HEALTH_TEXT_MAX_LENGTH = 300
 
 
 @dataclass
@@ -51,6 +55,8 @@ class IngestOutcome:
     removed: list[Donation] = field(default_factory=list)
     duplicates: int = 0
     changed: bool = False
+    # Records that could not be stored (a database error on that row alone), with why.
+    rejected: list[str] = field(default_factory=list)
 
 
 def commit_change(campaign: Campaign, outcome: IngestOutcome | None = None) -> None:
@@ -93,8 +99,15 @@ def _new_donation(source: Source, record: DonationRecord, *, held: bool) -> Dona
     )
 
 
-def _store_new(source: Source, records: Sequence[DonationRecord]) -> tuple[list[Donation], int]:
-    """Insert the records not stored yet; returns (stored rows, duplicates skipped)."""
+def _store_new(
+    source: Source, records: Sequence[DonationRecord]
+) -> tuple[list[Donation], int, list[str]]:
+    """Insert the records not stored yet; returns (stored rows, duplicates, rejections).
+
+    All at once when it can; when the batch fails (a duplicate stored meanwhile, or one row
+    the database refuses), row by row, each in its own savepoint, so one bad row is rejected
+    alone with its reason and the rest of the batch is stored.
+    """
     unique: dict[str, DonationRecord] = {}
     for record in records:
         unique.setdefault(record.upstream_id, record)
@@ -113,21 +126,39 @@ def _store_new(source: Source, records: Sequence[DonationRecord]) -> tuple[list[
     rows = [_new_donation(source, r, held=held) for uid, r in unique.items() if uid not in existing]
     duplicates = len(records) - len(rows)
     if not rows:
-        return [], duplicates
+        return [], duplicates, []
     try:
         with transaction.atomic():
-            return Donation.objects.bulk_create(rows), duplicates
-    except IntegrityError:
-        # Another process (a stream runner taking over) stored some of them meanwhile.
-        stored = []
-        for row in rows:
+            return Donation.objects.bulk_create(rows), duplicates, []
+    except (DatabaseError, ValueError) as error:
+        # IntegrityError: another process (a stream runner taking over) stored some of them
+        # meanwhile. Anything else (ValueError: text the driver cannot encode): one row.
+        if not isinstance(error, IntegrityError):
+            log.warning(
+                "source=%s batch of %s failed, storing row by row: %r", source.pk, len(rows), error
+            )
+        return _store_one_by_one(source, rows, len(records))
+
+
+def _store_one_by_one(
+    source: Source, rows: list[Donation], received: int
+) -> tuple[list[Donation], int, list[str]]:
+    stored, rejected = [], []
+    for row in rows:
+        try:
             with transaction.atomic():
                 obj, created = Donation.objects.get_or_create(
                     source=source, upstream_id=row.upstream_id, defaults=_row_fields(row)
                 )
-            if created:
-                stored.append(obj)
-        return stored, len(records) - len(stored)
+        except (DatabaseError, ValueError) as error:
+            reason = (
+                f"donation {row.upstream_id!r} could not be stored: {type(error).__name__}: {error}"
+            )
+            rejected.append(reason)
+            continue
+        if created:
+            stored.append(obj)
+    return stored, received - len(stored) - len(rejected), rejected
 
 
 def _row_fields(row: Donation) -> dict:
@@ -155,12 +186,14 @@ def ingest_donations(source_id: int, records: Sequence[DonationRecord]) -> Inges
         return IngestOutcome()
     with transaction.atomic():
         source = Source.objects.select_related("campaign").get(pk=source_id)
-        added, duplicates = _store_new(source, records)
-        outcome = IngestOutcome(added=added, duplicates=duplicates)
+        added, duplicates, rejected = _store_new(source, records)
+        outcome = IngestOutcome(added=added, duplicates=duplicates, rejected=rejected)
         # Test donations alert but change no total; anything else is a visible change.
         outcome.changed = any(_counts_towards_total(d) for d in added)
         if added:
             commit_change(source.campaign, outcome)
+    for reason in rejected:
+        record_rejection(source_id, reason)
     if added:
         metrics.DONATIONS_INGESTED.labels(source.campaign.slug, source.pk).inc(len(added))
     for donation in added:
@@ -303,7 +336,8 @@ def apply_poll_result(source_id: int, result: PollResult) -> IngestOutcome:
             if result.entries is not None:
                 changed |= _sync_entries(source, result.entries)
             if result.donations:
-                outcome.added, outcome.duplicates = _store_new(source, result.donations)
+                stored = _store_new(source, result.donations)
+                outcome.added, outcome.duplicates, outcome.rejected = stored
                 changed |= bool(outcome.added)
             if result.etags and result.etags != source.etags:
                 source.etags = result.etags
@@ -311,13 +345,18 @@ def apply_poll_result(source_id: int, result: PollResult) -> IngestOutcome:
             outcome.changed = changed
             if changed:
                 commit_change(source.campaign, outcome)
-    for reason in result.rejected:
+    for reason in [*result.rejected, *outcome.rejected]:
         record_rejection(source_id, reason)
     record_success(source_id)
     return outcome
 
 
 # --- health -----------------------------------------------------------------------------
+
+
+def _health_text(text: str, source: Source, max_length: int = HEALTH_TEXT_MAX_LENGTH) -> str:
+    """Text for a source's health: without its key, valid, one line, bounded in length."""
+    return upstream_text(redact(text, source.api_key), max_length)
 
 
 def status_for_error(error: BaseException) -> str:
@@ -386,7 +425,7 @@ def record_failure(
     The source keeps its last good numbers (shown as stale), never zeros.
     """
     source = Source.objects.select_related("campaign").get(pk=source_id)
-    message = redact(str(error), source.api_key)[:500] or type(error).__name__
+    message = _health_text(str(error), source) or type(error).__name__
     status = status_for_error(error) if isinstance(error, BaseException) else SourceStatus.DEGRADED
     fields = {
         "status": status,
@@ -413,7 +452,7 @@ def record_failure(
 def record_rejection(source_id: int, reason: str) -> None:
     """A record was rejected: say why in the log and on the source's health."""
     source = Source.objects.select_related("campaign").get(pk=source_id)
-    reason = redact(reason, source.api_key)[:500]
+    reason = _health_text(reason, source)
     metrics.DONATIONS_REJECTED.labels(source.campaign.slug, source.pk).inc()
     log.warning(
         "rejected record campaign=%s source=%s reason=%s", source.campaign.slug, source.pk, reason
@@ -427,7 +466,7 @@ def record_rejection(source_id: int, reason: str) -> None:
 def record_drift(source_id: int, drift: str) -> None:
     """What reconciliation found: upstream's own totals disagree with ours ("" clears it)."""
     source = Source.objects.select_related("campaign").get(pk=source_id)
-    drift = redact(drift, source.api_key)[:500]
+    drift = _health_text(drift, source, max_length=500)  # our own words, several donors
     if drift and drift != source.drift:
         log.warning("drift campaign=%s source=%s drift=%s", source.campaign.slug, source.pk, drift)
     _save_health(source, {"drift": drift})

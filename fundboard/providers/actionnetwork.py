@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from .cleaning import clean_message, parse_amount, parse_currency
+from .cleaning import clean_id, clean_message, parse_amount, parse_currency
 from .errors import BadData, BadRecord
 from .http import (
     DEFAULT_TIMEOUT,
@@ -49,9 +49,8 @@ def _page_id(raw: dict) -> str:
     if isinstance(identifiers, list):
         for identifier in identifiers:
             if isinstance(identifier, str) and identifier.startswith(IDENTIFIER_PREFIX):
-                page_id = identifier[len(IDENTIFIER_PREFIX) :].strip()
-                if page_id and len(page_id) <= 100:
-                    return page_id
+                # A string of at most ID_MAX_LENGTH visible characters, or rejected.
+                return clean_id(identifier[len(IDENTIFIER_PREFIX) :], field="identifier")
     raise BadRecord("fundraising page has no action_network identifier")
 
 

@@ -10,7 +10,6 @@ without validators, because a 304 page carries no data to combine with the chang
 from __future__ import annotations
 
 import functools
-import json
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from urllib.parse import urlsplit
 import certifi
 import httpx
 
+from . import bounded_json
+from .cleaning import upstream_text
 from .errors import AuthError, BadData, PermissionDenied, RateLimited, UpstreamUnavailable
 
 __all__ = [
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
+# The largest reply read as JSON (an Action Network page of 25 pages is ~40 KB, a P2P page
+# of 100 gifts ~60 KB), and the largest error body read for its message.
+REPLY_MAX_BYTES = 8 * 1024 * 1024
+ERROR_BODY_MAX_BYTES = 16 * 1024
 USER_AGENT = "Fundboard/0.1 (+live donation leaderboard)"
 # Cursor keys in Source.etags: "etag <request key>" and "modified <request key>".
 ETAG_PREFIX = "etag "
@@ -90,15 +95,16 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """A short, key-free description of an error body (JSON error fields only)."""
+    """A short description of an error body (JSON error fields only), bounded and on one
+    line: it is quoted on the source's health, and the host may be anyone's."""
     try:
-        body = response.json()
-    except ValueError:
+        body = bounded_json.loads(response.content, max_bytes=ERROR_BODY_MAX_BYTES)
+    except bounded_json.JSONRejected:
         return ""
     if isinstance(body, dict):
         for name in ("error", "message", "title"):
             if isinstance(body.get(name), str):
-                return body[name][:200]
+                return upstream_text(body[name])
     return ""
 
 
@@ -169,9 +175,9 @@ class ConditionalGetter:
         self.fresh += 1
         self._keep(key, response.headers.get("ETag"), response.headers.get("Last-Modified"))
         try:
-            return json.loads(response.content)
-        except ValueError:
-            raise BadData(f"{what}: the reply is not valid JSON") from None
+            return bounded_json.loads(response.content, max_bytes=REPLY_MAX_BYTES)
+        except bounded_json.JSONRejected as error:
+            raise BadData(f"{what}: the reply is not valid JSON ({error})") from None
 
     def _keep(self, key: str, etag: str | None, modified: str | None) -> None:
         if etag:

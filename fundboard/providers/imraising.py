@@ -15,7 +15,6 @@ The API key only ever travels in the documented `authorization` header, never in
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from django.utils import timezone
 
+from . import bounded_json
 from .cleaning import (
     clean_id,
     clean_message,
@@ -32,6 +32,7 @@ from .cleaning import (
     parse_amount,
     parse_currency,
     parse_time,
+    upstream_text,
 )
 from .errors import (
     AuthError,
@@ -62,6 +63,12 @@ DEFAULT_BASE_URL = "https://imraising.tv"
 PAGE_SIZE = 100  # the documented maximum `limit`
 MAX_PAGES = 10_000  # a runaway listing (offsets ignored upstream) must end somewhere
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# One donation event is well under 2 KB; a stream event's data may be at most this long.
+EVENT_MAX_BYTES = 64 * 1024
+# A listing page of 100 donations with 300-character messages is ~60 KB.
+REPLY_MAX_BYTES = 4 * 1024 * 1024
+# An error body is `{"name", "message"}`; anything longer is not read as one.
+ERROR_BODY_MAX_BYTES = 16 * 1024
 
 
 def auth_headers(api_key: str) -> dict[str, str]:
@@ -84,9 +91,9 @@ def decode_event_data(text: str) -> dict:
     if not text:
         raise BadRecord("event data is empty")
     try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise BadRecord(f"event data is not JSON: {error}") from None
+        data = bounded_json.loads(text, max_bytes=EVENT_MAX_BYTES)
+    except bounded_json.JSONRejected as error:
+        raise BadRecord(f"event data rejected: {error}") from None
     if not isinstance(data, dict):
         raise BadRecord(f"event data is not an object: {type(data).__name__}")
     return data
@@ -151,14 +158,17 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def error_for_response(response: httpx.Response) -> ProviderError:
-    """The typed error for a non-2xx reply, named as upstream's `{name, message}` says."""
+    """The typed error for a non-2xx reply, named as upstream's `{name, message}` says.
+
+    The name and message are upstream's words, quoted on the source's health: only a
+    bounded, one-line, control-free form of them (a hostile host cannot fill the page)."""
     try:
-        body = json.loads(response.content or b"{}")
-    except ValueError:
+        body = bounded_json.loads(response.content or b"{}", max_bytes=ERROR_BODY_MAX_BYTES)
+    except bounded_json.JSONRejected:
         body = {}
     body = body if isinstance(body, dict) else {}
-    name = str(body.get("name") or response.reason_phrase or "Error")[:100]
-    detail = str(body.get("message") or "")[:200]
+    name = upstream_text(body.get("name") or response.reason_phrase or "Error", 60) or "Error"
+    detail = upstream_text(body.get("message") or "")
     text = f"HTTP {response.status_code} {name}" + (f": {detail}" if detail else "")
     status = response.status_code
     if status == 401:
@@ -176,9 +186,9 @@ def _json(response: httpx.Response) -> object:
     if response.status_code >= 300:
         raise error_for_response(response)
     try:
-        return response.json()
-    except ValueError as error:
-        raise BadData(f"{response.request.url.path}: reply is not JSON ({error})") from None
+        return bounded_json.loads(response.content, max_bytes=REPLY_MAX_BYTES)
+    except bounded_json.JSONRejected as error:
+        raise BadData(f"{response.request.url.path}: reply rejected ({error})") from None
 
 
 def _list(response: httpx.Response) -> list:
@@ -249,7 +259,8 @@ class ImRaisingClient:
         except httpx.TimeoutException as error:
             raise UpstreamUnavailable(f"{path}: timed out ({type(error).__name__})") from None
         except httpx.TransportError as error:
-            raise UpstreamUnavailable(f"{path}: {type(error).__name__}: {error}") from None
+            detail = upstream_text(error, 100)
+            raise UpstreamUnavailable(f"{path}: {type(error).__name__}: {detail}") from None
 
     async def backfill_since(
         self, start: datetime | None, end: datetime | None = None

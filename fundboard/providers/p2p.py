@@ -42,6 +42,7 @@ Only the fields you change need to be given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -51,9 +52,11 @@ from .cleaning import (
     clean_id,
     clean_message,
     clean_name,
+    clean_optional_id,
     parse_amount,
     parse_currency,
     parse_time,
+    upstream_text,
 )
 from .errors import AuthError, BadData, BadRecord
 from .http import DEFAULT_TIMEOUT, NOT_MODIFIED, ConditionalGetter, make_client
@@ -161,10 +164,13 @@ def _optional_amount(value: object, name: str) -> Decimal | None:
 def _count(value: object, name: str) -> int:
     if value in (None, ""):
         return 0
-    try:
-        count = int(str(value))
-    except ValueError:
-        raise BadRecord(f"{name} is not a count: {str(value)[:20]!r}") from None
+    # An integer, or a string of ASCII digits (int() alone would read "١٢" and "1_000").
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,15}", value.strip(), re.ASCII):
+        count = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and value < 10**15:
+        count = value
+    else:
+        raise BadRecord(f"{name} is not a count: {upstream_text(value, 20)!r}")
     if count < 0:
         raise BadRecord(f"{name} is negative: {count}")
     return count
@@ -240,7 +246,7 @@ def parse_gift(record: object, names: dict[str, str], currency: str) -> Donation
         donated_at=parse_time(f["date"], field="date"),
         message=clean_message(f["message"]),
         anonymous=_truthy(f["anonymous"]),
-        fundraiser_id=str(f["fundraiser_id"] or "")[:100],
+        fundraiser_id=clean_optional_id(f["fundraiser_id"], field="fundraiser_id"),
     )
 
 
@@ -255,7 +261,7 @@ def unwrap_envelope(body: object, what: str) -> Any:
         if "data" not in body:
             raise BadData(f"{what}: status true without data")
         return body["data"]
-    error = str(body.get("error") or "no error message")[:200]
+    error = upstream_text(body.get("error") or "") or "no error message"
     if "api key" in error.lower():
         raise AuthError(f"{what}: {error}")
     raise BadData(f"{what}: status false ({error})")
