@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import connection, models
 from django.db.models import F
 from django.utils import timezone
 
-from .upstream import UpstreamURLField
+from .upstream import UpstreamURLField, host_allowed, origin_of
 
 __all__ = ["Campaign", "Source", "SourceKind", "SourceStatus"]
 
@@ -134,8 +135,15 @@ class Source(models.Model):
         help_text="Empty: the platform's real address. Any http(s) URL, "
         "internal names such as http://sandbox:8100 included.",
     )
-    # Kept server-side only: never rendered, serialised to the public or logged.
-    api_key = models.CharField(max_length=500, blank=True)
+    # Kept server-side only: never rendered, serialised to the public or logged. Read and
+    # set it through `api_key`, which binds it to the origin it was entered for.
+    stored_api_key = models.CharField(max_length=500, blank=True, db_column="api_key")
+    api_key_origin = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="The scheme://host:port the API key was entered for; it is sent nowhere else.",
+    )
     # Provider ids: {"event_id": "..."} (p2p), {"page_ids": [...]} or {"all_pages": true,
     # "title_contains": "..."} (Action Network). Free-form so a new platform needs no migration.
     provider_ids = models.JSONField(default=dict, blank=True)
@@ -190,7 +198,67 @@ class Source(models.Model):
 
     @property
     def effective_base_url(self) -> str:
-        return (self.base_url or DEFAULT_BASE_URLS.get(self.kind, "")).rstrip("/")
+        return self.effective_url_for(self.kind, self.base_url)
+
+    @staticmethod
+    def effective_url_for(kind: str, base_url: str) -> str:
+        return (base_url or DEFAULT_BASE_URLS.get(kind, "")).rstrip("/")
+
+    # --- the API key, bound to where it was entered (issue 12, finding 5) ---
+    #
+    # Whoever may edit base_url (an Organiser, or anyone writing to the row) must not be able
+    # to send the stored key to a host of their choosing. So the key remembers the origin
+    # (scheme, host, port) it was entered for, and `api_key` gives it out only while the
+    # source still points there and that host is allowed. Setting `api_key` binds the new key
+    # to the current base_url: set base_url first.
+
+    @property
+    def api_key(self) -> str:
+        """The key for requests to `effective_base_url`; "" when it was not entered for it."""
+        if not self.key_is_usable:
+            return ""
+        return self.stored_api_key
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.stored_api_key = value or ""
+        self.api_key_origin = origin_of(self.effective_base_url) if value else ""
+
+    @property
+    def key_is_usable(self) -> bool:
+        url = self.effective_base_url
+        return (
+            bool(self.stored_api_key)
+            and self.api_key_origin == origin_of(url)
+            and (not url or host_allowed(url))
+        )
+
+    @property
+    def key_bound_elsewhere(self) -> bool:
+        """A key is stored but for another origin than the one the source now points at."""
+        return bool(self.stored_api_key) and self.api_key_origin != origin_of(
+            self.effective_base_url
+        )
+
+    def upstream_refusal(self) -> str:
+        """Why no request may go upstream now ("" when it may): for the pollers and streams."""
+        url = self.effective_base_url
+        if url and not host_allowed(url):
+            return f"{origin_of(url)} is not in FUNDBOARD_UPSTREAM_HOSTS"
+        if self.key_bound_elsewhere:
+            return (
+                f"the API key was entered for {self.api_key_origin}, not {origin_of(url)}: "
+                "re-enter the API key for the new host"
+            )
+        return ""
+
+    def clean(self) -> None:
+        super().clean()
+        url = self.effective_base_url
+        if url and not host_allowed(url):
+            where = "This address" if self.base_url else f"The platform's address {url}"
+            message = f"{where} is not allowed: its host is not in FUNDBOARD_UPSTREAM_HOSTS."
+            raise ValidationError({"base_url": message})
 
     @property
     def effective_poll_interval(self) -> float:

@@ -6,19 +6,32 @@ public names, single-label service names of a compose or Kubernetes network
 cannot be a base URL or would leak: other schemes, credentials (`user:pass@` would be sent to
 and logged by whoever serves the host), fragments and queries (paths are appended to the base
 URL), and anything that does not parse as a host.
+
+An API key is bound to the origin (scheme, host, port) it was entered for: `origin_of` says
+what that origin is, and `host_allowed` applies the optional FUNDBOARD_UPSTREAM_HOSTS
+allow-list. See `Source.api_key`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-__all__ = ["UpstreamURLField", "UpstreamURLFormField", "validate_upstream_url"]
+__all__ = [
+    "UpstreamURLField",
+    "UpstreamURLFormField",
+    "allowed_upstream_hosts",
+    "host_allowed",
+    "origin_of",
+    "validate_upstream_url",
+]
 
 # One DNS label: letters (any script), digits, "_" (compose service names may have one) and
 # "-", not at either end, at most 63 characters.
@@ -84,3 +97,66 @@ class UpstreamURLField(models.URLField):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": UpstreamURLFormField, **kwargs})
+
+
+# --- where a key may go ---------------------------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of a URL, port always written, lower case; "" for no URL.
+
+    Two base URLs with one origin reach the same server, so a key entered for one may be
+    sent to the other; a different scheme, host or port is another server.
+    """
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL (refused by validation): an origin that matches no other
+        return f"invalid:{url}"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6: brackets back on
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port or DEFAULT_PORTS.get(scheme, 0)}"
+
+
+def _split_pattern(pattern: str) -> tuple[str, int | None]:
+    """`host`, `*.example.org`, `host:8100`, `[::1]:8100` -> (host pattern, port or None)."""
+    if pattern.startswith("["):
+        host, _, rest = pattern[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif pattern.count(":") == 1:
+        host, port = pattern.split(":")
+    else:
+        host, port = pattern, ""
+    return host.lower(), int(port) if port.isdigit() else None
+
+
+def allowed_upstream_hosts() -> list[str]:
+    """The FUNDBOARD_UPSTREAM_HOSTS patterns; an empty list allows every host."""
+    raw = getattr(settings, "FUNDBOARD_UPSTREAM_HOSTS", "") or ""
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    return [pattern.strip() for pattern in raw if pattern.strip()]
+
+
+def host_allowed(url: str) -> bool:
+    """May a source talk to this URL's host and port? (Always, without an allow-list.)"""
+    patterns = allowed_upstream_hosts()
+    if not patterns:
+        return True
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    for pattern in patterns:
+        host_pattern, port_pattern = _split_pattern(pattern)
+        if fnmatchcase(host, host_pattern) and port_pattern in (None, port):
+            return True
+    return False

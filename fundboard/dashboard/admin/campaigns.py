@@ -15,12 +15,18 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from fundboard.campaigns.models import Campaign, Source, SourceKind
+from fundboard.campaigns.upstream import origin_of
 from fundboard.ingest.moderation import announce_campaign_edit
 
 from ..actions import record_action, request_poll, request_reconnect
 from ..models import ActionKind
 
 KEY_FIELDS = ("api_key_status", "new_api_key", "remove_api_key")
+REENTER_KEY = (
+    "The address now points at another host: re-enter the API key for the new host "
+    "(the stored key is never sent to a host it was not entered for), or tick "
+    "“Remove the stored key”."
+)
 
 
 def _https_urls(db_field, **kwargs):
@@ -53,6 +59,27 @@ class SourceAdminForm(forms.ModelForm):
             "poll_interval", "show_on_leaderboard",
         ]  # fmt: skip
 
+    def clean(self):
+        cleaned = super().clean()
+        if self._moves_key_elsewhere(cleaned):
+            self.add_error("new_api_key", REENTER_KEY)
+        return cleaned
+
+    def _moves_key_elsewhere(self, cleaned: dict) -> bool:
+        """Would this edit point a stored key at another origin without a new key typed?
+
+        The key was entered for one scheme, host and port; an edit of base_url or kind that
+        changes them must come with the key for the new host (or remove the stored key).
+        """
+        source = self.instance
+        if not source.stored_api_key or cleaned.get("new_api_key"):
+            return False
+        if cleaned.get("remove_api_key") or "base_url" not in cleaned:
+            return False
+        kind = cleaned.get("kind") or source.kind
+        new_url = Source.effective_url_for(kind, cleaned["base_url"])
+        return origin_of(new_url) != source.api_key_origin
+
     def save(self, commit=True):
         source = super().save(commit=False)
         new_key = self.cleaned_data.get("new_api_key", "")
@@ -76,7 +103,11 @@ HEALTH_FIELDS = (
 
 @admin.display(description="API key")
 def api_key_status(source: Source) -> str:
-    return "set (hidden)" if source and source.api_key else "not set"
+    if not source or not source.stored_api_key:
+        return "not set"
+    if source.key_bound_elsewhere:
+        return f"set for {source.api_key_origin} only (hidden): re-enter it for this address"
+    return "set (hidden)"
 
 
 class HttpsUrlsMixin:
@@ -206,7 +237,7 @@ class SourceAdmin(HttpsUrlsMixin, admin.ModelAdmin):
 
     @admin.display(description="Key", boolean=True)
     def key_set(self, source):
-        return bool(source.api_key)
+        return source.key_is_usable
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
