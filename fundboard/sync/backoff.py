@@ -34,6 +34,11 @@ def _capped(base: float, failures: int, cap: float) -> float:
     return min(cap, base * 2 ** max(0, failures - 1))
 
 
+def _full_jitter(floor: float, cap: float, rng) -> float:
+    """Anywhere between the floor and the cap, evenly: sources that failed together spread."""
+    return rng.uniform(floor, max(floor, cap))
+
+
 def plan_after_failure(
     error: BaseException,
     failures: int,
@@ -47,8 +52,11 @@ def plan_after_failure(
         cap = _capped(AUTH_BACKOFF_SECONDS, failures, MAX_AUTH_BACKOFF_SECONDS)
         delay = rng.uniform(AUTH_BACKOFF_SECONDS, max(cap, AUTH_BACKOFF_SECONDS))
     else:
-        cap = _capped(max(interval, floor), failures, max(MAX_BACKOFF_SECONDS, interval))
-        delay = max(floor, rng.uniform(0, cap))
+        # The cap starts at twice the interval: a first retry drawn from [floor, interval]
+        # alone would be the floor every time for a source polled at the floor, so sources
+        # failing together would retry together once more.
+        cap = _capped(2 * max(interval, floor), failures, max(MAX_BACKOFF_SECONDS, interval))
+        delay = _full_jitter(floor, cap, rng)
     retry_after = getattr(error, "retry_after", None) if isinstance(error, ProviderError) else None
     if retry_after:
         return RetryPlan(delay=max(delay, float(retry_after)), not_before=float(retry_after))

@@ -36,6 +36,7 @@ __all__ = [
     "client_for",
     "due_source_ids",
     "is_due",
+    "is_source_due",
     "poll_source",
     "polled_sources",
 ]
@@ -114,6 +115,7 @@ class ScheduleEntry:
     last_started: float = 0.0
     next_at: float = 0.0
     not_before: float = 0.0
+    crashes: float = 0  # polls in a row that raised instead of giving an outcome
 
     def started(self, now: float) -> None:
         self.last_started = now
@@ -121,6 +123,16 @@ class ScheduleEntry:
     def finished(self, outcome: PollOutcome, now: float) -> None:
         self.next_at = now + outcome.delay
         self.not_before = now + outcome.not_before
+        self.crashes = 0
+
+    def crashed(self, error: BaseException, now: float, floor: float) -> float:
+        """A poll that raised (the database locked or gone, a bug): wait like a failed poll,
+        exponentially and with jitter, so sources that crashed together do not retry
+        together. Returns the wait."""
+        self.crashes += 1
+        delay = plan_after_failure(error, int(self.crashes), floor, floor).delay
+        self.next_at = now + delay
+        return delay
 
     @classmethod
     def resumed(cls, row: dict) -> ScheduleEntry:
@@ -135,8 +147,10 @@ def is_due(entry: ScheduleEntry, now: float, requested_at: datetime | None, floo
     """Due on schedule, or because staff asked for a poll after the last one started.
 
     A request skips the wait and an exponential backoff, but never the floor nor a
-    platform's Retry-After.
+    platform's Retry-After. Nothing is due sooner than the floor after the last start.
     """
+    if now < entry.last_started + floor:
+        return False
     if now >= entry.next_at:
         return True
     if requested_at is not None and requested_at.timestamp() > entry.last_started:
@@ -144,12 +158,26 @@ def is_due(entry: ScheduleEntry, now: float, requested_at: datetime | None, floo
     return False
 
 
+SCHEDULE_FIELDS = ("id", "poll_requested_at", "next_poll_at", "consecutive_failures")
+
+
 def polled_sources() -> list[dict]:
-    return list(
-        Source.objects.filter(enabled=True, kind__in=POLLED_KINDS).values(
-            "id", "poll_requested_at", "next_poll_at", "consecutive_failures"
-        )
+    return list(Source.objects.filter(enabled=True, kind__in=POLLED_KINDS).values(*SCHEDULE_FIELDS))
+
+
+def is_source_due(source_id: int, entry: ScheduleEntry | None, now: float | None = None) -> bool:
+    """Is this one source due now? Asked again by a poll task when it starts: it may have been
+    queued on a schedule read just before the previous poll finished."""
+    row = (
+        Source.objects.filter(pk=source_id, enabled=True, kind__in=POLLED_KINDS)
+        .values(*SCHEDULE_FIELDS)
+        .first()
     )
+    if row is None:
+        return False
+    entry = entry if entry is not None else ScheduleEntry.resumed(row)
+    now = time.time() if now is None else now
+    return is_due(entry, now, row["poll_requested_at"], _floor())
 
 
 def due_source_ids(

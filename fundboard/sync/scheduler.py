@@ -17,7 +17,7 @@ import time
 from django.db import close_old_connections
 
 from .locks import source_lock
-from .polling import PollOutcome, ScheduleEntry, due_source_ids, poll_source
+from .polling import PollOutcome, ScheduleEntry, _floor, due_source_ids, poll_source
 
 __all__ = ["run_poll_scheduler", "poll_source_exclusively", "SCAN_SECONDS"]
 
@@ -47,9 +47,9 @@ async def _poll(source_id: int, entry: ScheduleEntry) -> None:
     entry.started(time.time())
     try:
         outcome = await asyncio.to_thread(_in_thread, poll_source_exclusively, source_id)
-    except Exception:  # the scheduler outlives any one poll
-        log.exception("poll failed to run source=%s", source_id)
-        entry.next_at = time.time() + 30
+    except Exception as error:  # the scheduler outlives any one poll
+        delay = entry.crashed(error, time.time(), _floor())
+        log.exception("poll failed to run source=%s retry_in=%.1fs", source_id, delay)
         return
     if outcome is None:
         entry.next_at = time.time() + 1

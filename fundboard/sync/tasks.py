@@ -17,10 +17,18 @@ import logging
 import time
 
 from celery import shared_task
+from django.conf import settings
 from django.db import close_old_connections
 
 from .locks import redis_client, redis_key, source_lock
-from .polling import PollOutcome, ScheduleEntry, due_source_ids, poll_source, polled_sources
+from .polling import (
+    PollOutcome,
+    ScheduleEntry,
+    due_source_ids,
+    is_source_due,
+    poll_source,
+    polled_sources,
+)
 
 __all__ = ["dispatch_due_polls", "poll_source_task", "RedisSchedule", "TASK_EXPIRES_SECONDS"]
 
@@ -29,7 +37,7 @@ log = logging.getLogger("fundboard.sync")
 # A poll not started within this long after it was queued is dropped (the next dispatch
 # queues a fresh one if the source is still due).
 TASK_EXPIRES_SECONDS = 30
-FIELDS = ("last_started", "next_at", "not_before")
+FIELDS = ("last_started", "next_at", "not_before", "crashes")
 
 
 class RedisSchedule:
@@ -70,16 +78,13 @@ def poll_source_task(source_id: int) -> str:
         with source_lock(source_id) as acquired:
             if not acquired:
                 return "locked"
-            entry = schedule.read([source_id]).get(source_id, ScheduleEntry())
-            entry.started(time.time())
-            schedule.write(source_id, entry)
             close_old_connections()
             try:
-                outcome: PollOutcome = poll_source(source_id)
+                outcome = _poll_if_still_due(source_id, schedule)
             finally:
-                close_old_connections()
-            entry.finished(outcome, time.time())
-            schedule.write(source_id, entry)
+                close_old_connections()  # back to the pool between tasks
+            if outcome is None:
+                return "not due"
     finally:
         # Cleared when done, not when started: beat does not queue more while this one runs.
         schedule.clear_queued(source_id)
@@ -91,6 +96,30 @@ def poll_source_task(source_id: int) -> str:
         level, "polled source=%s result=%s next_in=%.1fs", source_id, outcome.result, outcome.delay
     )
     return outcome.result
+
+
+def _poll_if_still_due(source_id: int, schedule: RedisSchedule) -> PollOutcome | None:
+    """Poll under the lock, unless the source is not due any more (None).
+
+    Beat may queue this task on a schedule read just before the previous poll of the source
+    finished: asked again here, under the lock, two polls are never closer than the floor.
+    A poll that raises instead of failing cleanly backs off like a failure, with jitter.
+    """
+    known = schedule.read([source_id]).get(source_id)
+    if not is_source_due(source_id, known):
+        return None
+    entry = known or ScheduleEntry()
+    entry.started(time.time())
+    schedule.write(source_id, entry)
+    try:
+        outcome = poll_source(source_id)
+    except Exception as error:
+        entry.crashed(error, time.time(), float(settings.FUNDBOARD["POLL_FLOOR_SECONDS"]))
+        schedule.write(source_id, entry)
+        raise
+    entry.finished(outcome, time.time())
+    schedule.write(source_id, entry)
+    return outcome
 
 
 @shared_task(name="fundboard.sync.tasks.dispatch_due_polls", ignore_result=True)
