@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 
 app = Celery("fundboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["fundboard.sync"])
+app.autodiscover_tasks(["fundboard.sync", "fundboard.webhooks"])
 
 
 @signals.worker_init.connect

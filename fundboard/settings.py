@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fundboard.widgets",
     "fundboard.dashboard",
     "fundboard.ops",
+    "axes",  # login throttling: counts failed logins per username and address
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Widget pages opt out per view (they are meant to be framed); everything else is DENY.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A strict Content-Security-Policy on /admin/ and /dashboard/ (not on widget pages).
+    "fundboard.dashboard.csp.StaffPagesCSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fundboard.urls"
@@ -160,6 +165,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 
+# --- Login throttling (django-axes), on the one login page: /admin/login/ -------------------
+# After FUNDBOARD_LOGIN_FAILURE_LIMIT failed logins for one username from one address, that
+# pair is locked out for FUNDBOARD_LOGIN_LOCKOUT_MINUTES (the right password too: HTTP 429).
+# Staff unlock in the admin (Axes > Access attempts) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out pair before any password is checked.
+    "fundboard.dashboard.login_throttle.WebLoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("FUNDBOARD_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("FUNDBOARD_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address: behind our proxy, the X-Forwarded-For entry nginx added; else the peer.
+AXES_CLIENT_IP_CALLABLE = "fundboard.dashboard.login_throttle.client_ip"
+AXES_LOCKOUT_TEMPLATE = "dashboard/locked_out.html"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -219,6 +241,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 5},
     },
 }
+
+# Optional allow-list of upstream hosts sources may talk to: comma-separated `host`,
+# `*.example.org` or `host:port` patterns; unset allows any host. Checked when a source is
+# saved and before its key is used (fundboard/campaigns/upstream.py).
+FUNDBOARD_UPSTREAM_HOSTS = env_list("FUNDBOARD_UPSTREAM_HOSTS", [])
 
 FUNDBOARD = {
     # No source is polled more often than this, whatever its own interval says.

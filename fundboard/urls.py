@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("dashboard/", include("fundboard.dashboard.urls")),
+    path("dashboard/", include("fundboard.webhooks.urls")),
     path("", include("fundboard.ops.urls")),
     path("", include("fundboard.live.urls")),
     path("", include("fundboard.widgets.urls")),

@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from fundboard.live.broadcast import broadcaster
+from fundboard.webhooks.runner import run_webhook_deliveries
 
 from .scheduler import run_poll_scheduler
 from .stream import run_stream_sources
@@ -24,4 +25,6 @@ log = logging.getLogger("fundboard.sync")
 async def run_embedded_ingest(stop: asyncio.Event) -> None:
     broadcaster.bind(asyncio.get_running_loop())
     log.info("embedded ingest started (stream runners and poll scheduler in this process)")
-    await asyncio.gather(run_stream_sources(stop), run_poll_scheduler(stop))
+    await asyncio.gather(
+        run_stream_sources(stop), run_poll_scheduler(stop), run_webhook_deliveries(stop)
+    )

@@ -202,6 +202,9 @@
     });
   });
 
+  // The bar's first width comes from the page (no style= attribute: the CSP forbids them).
+  var fill = document.getElementById("fill");
+  fill.style.width = Math.min(100, Number(fill.dataset.progress) || 0) + "%";
   showFeed(initial);
   if (initial.health) showHealth(initial.health);
   if (can.operate_sources) setInterval(refreshHealth, 15000);  // lag keeps growing between events

@@ -91,6 +91,10 @@
   }
   function schedule() { if (!timer) timer = setTimeout(update, 250); }
 
+  // Enter in a field would submit the builder's form (and reload the page): it only previews.
+  document.getElementById("embed-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+  });
   document.getElementById("embed-form").addEventListener("input", schedule);
   document.getElementById("embed-form").addEventListener("change", schedule);
   document.querySelectorAll("[data-copy]").forEach(function (b) {

@@ -1,0 +1,74 @@
+"""Embedded mode's delivery loop, inside `manage.py serve` beside the pollers.
+
+The same `deliver_endpoint` as the Celery task, in worker threads (`asyncio.to_thread`) so
+the server's loop never blocks, one task per endpoint so a slow endpoint delays only its
+own deliveries. It looks for due deliveries every second, and at once when this process
+wrote some (outbox.on_enqueue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from django.db import close_old_connections
+
+from .delivery import deliver_endpoint, due_endpoint_ids
+from .outbox import off_enqueue, on_enqueue
+
+__all__ = ["run_webhook_deliveries", "SCAN_SECONDS"]
+
+log = logging.getLogger("fundboard.webhooks")
+
+SCAN_SECONDS = 1.0
+
+
+def _in_thread(function, *args):
+    close_old_connections()
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
+
+
+async def _deliver(endpoint_id: int) -> None:
+    try:
+        await asyncio.to_thread(_in_thread, deliver_endpoint, endpoint_id)
+    except Exception:  # the loop outlives any one endpoint; the rows keep what is pending
+        log.exception("webhook delivery crashed endpoint=%s", endpoint_id)
+
+
+async def run_webhook_deliveries(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    waker = lambda: loop.call_soon_threadsafe(wake.set)  # noqa: E731 -- one line, one use
+    on_enqueue(waker)
+    running: dict[int, asyncio.Task] = {}
+    log.info("webhook delivery loop started")
+    while not stop.is_set():
+        wake.clear()
+        try:
+            due = await asyncio.to_thread(_in_thread, due_endpoint_ids)
+        except Exception:
+            log.exception("webhook loop could not read the deliveries")
+            due = []
+        for endpoint_id in due:
+            if endpoint_id not in running:
+                task = asyncio.create_task(_deliver(endpoint_id))
+                running[endpoint_id] = task
+                task.add_done_callback(lambda _t, eid=endpoint_id: running.pop(eid, None))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_either(stop, wake), timeout=SCAN_SECONDS)
+    off_enqueue(waker)
+    for task in list(running.values()):
+        task.cancel()
+
+
+async def _either(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
