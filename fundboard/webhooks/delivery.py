@@ -17,7 +17,8 @@ Retries: a failure (no 2xx within the timeouts, a redirect included: none is fol
 waits a random time between 0 and min(cap, base * 2^(attempts-1)) seconds ("full jitter":
 many endpoints failing together do not retry in lockstep), up to 24 hours after the
 delivery was written; then it is given up (failed) and the next one goes. An endpoint
-failing without a success for 24 hours is disabled, with the reason shown to staff.
+failing without a success for 24 hours (its next retry would be more than a day after its
+first failure) is disabled, with the reason shown to staff and logged.
 
 Every time comparison uses `clock()`, so tests drive a day of retries without waiting.
 """
@@ -307,18 +308,23 @@ def _failed(
         result.error,
         "gave_up=1" if give_up else f"retry_at={retry_at.isoformat()}",
     )
-    _note_endpoint_failure(delivery.endpoint, result, now, policy)
+    _note_endpoint_failure(delivery.endpoint, result, now, retry_at, policy)
 
 
 def _note_endpoint_failure(
-    endpoint: WebhookEndpoint, result: AttemptResult, now: datetime, policy: DeliveryPolicy
+    endpoint: WebhookEndpoint,
+    result: AttemptResult,
+    now: datetime,
+    retry_at: datetime,
+    policy: DeliveryPolicy,
 ) -> None:
-    """Remember since when the endpoint fails; disable it once that is a day."""
+    """Remember since when the endpoint fails; disable it when it will have failed for a
+    day by its next retry (so the delivery given up at 24 hours disables it with it)."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
         failing_since=now
     )
     since = WebhookEndpoint.objects.values_list("failing_since", flat=True).get(pk=endpoint.pk)
-    if now - since < policy.disable_after:
+    if retry_at - since <= policy.disable_after:
         return
     reason = upstream_text(
         f"Disabled at {now:%Y-%m-%d %H:%M} UTC: every delivery failed since "
