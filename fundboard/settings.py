@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "fundboard.sync",
     "fundboard.widgets",
     "fundboard.dashboard",
+    "fundboard.webhooks",  # after dashboard: its post_migrate gives Organisers webhooks
     "fundboard.ops",
     "axes",  # login throttling: counts failed logins per username and address
 ]
@@ -240,6 +241,11 @@ CELERY_BEAT_SCHEDULE = {
         # A dispatch queued during an outage is worthless later: expire it.
         "options": {"expires": 5},
     },
+    # Webhook retries that came due, and endpoints whose worker died (fundboard/webhooks).
+    "dispatch-due-webhooks": {
+        "task": "fundboard.webhooks.tasks.dispatch_due_webhooks",
+        "schedule": 5.0,
+    },
 }
 
 # Optional allow-list of upstream hosts sources may talk to: comma-separated `host`,
@@ -256,6 +262,8 @@ FUNDBOARD = {
     "COALESCE_BUSY_SECONDS": float(os.environ.get("FUNDBOARD_COALESCE_BUSY_MS", "250")) / 1000,
     # Run stream runners and pollers inside `manage.py serve` (embedded mode).
     "EMBEDDED_INGEST": env_bool("FUNDBOARD_EMBEDDED_INGEST", not REDIS_URL),
+    # Optional allow-list of webhook hosts (`host`, `*.example.org`, `host:port`); unset: any.
+    "WEBHOOK_HOSTS": env_list("FUNDBOARD_WEBHOOK_HOSTS", []),
     "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),
     # Donations older than this when they arrive (history, long backfills) raise no alert.
     "ALERT_MAX_AGE_SECONDS": float(os.environ.get("FUNDBOARD_ALERT_MAX_AGE_SECONDS", "600")),
