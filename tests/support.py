@@ -34,6 +34,7 @@ __all__ = [
     "wait_for",
     "postgres_url",
     "redis_url",
+    "pg_connections",
 ]
 
 
@@ -55,6 +56,16 @@ def postgres_url() -> str:
 
 def redis_url() -> str:
     return os.environ.get("FUNDBOARD_TEST_REDIS_URL", "")
+
+
+def pg_connections(database: str) -> int:
+    """Sessions PostgreSQL holds open to one database (this query's own not counted)."""
+    with psycopg.connect(postgres_url(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()
+    return row[0]
 
 
 class _Database:
@@ -92,8 +103,10 @@ class FundboardServer:
         extra_env: dict[str, str] | None = None,
         use_postgres: bool | None = None,
         ingest: bool = True,
+        python: str = sys.executable,
     ):
         self.tmp = tmp
+        self.python = python  # another venv's interpreter: the plain-install test
         self.port = free_port()
         use_postgres = bool(postgres_url()) if use_postgres is None else use_postgres
         self.database = _Database(tmp, use_postgres)
@@ -120,7 +133,7 @@ class FundboardServer:
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, str(REPO / "manage.py"), *args],
+            [self.python, str(REPO / "manage.py"), *args],
             env=self.env,
             cwd=REPO,
             capture_output=True,
@@ -149,7 +162,7 @@ class FundboardServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FundboardServer:
-        args = [sys.executable, str(REPO / "manage.py"), "serve", "--port", str(self.port)]
+        args = [self.python, str(REPO / "manage.py"), "serve", "--port", str(self.port)]
         args.append("--ingest" if self.ingest else "--no-ingest")
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child's lifetime)
         self.process = subprocess.Popen(args, env=self.env, cwd=REPO, stdout=log, stderr=log)
