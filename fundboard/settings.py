@@ -267,6 +267,9 @@ FUNDBOARD = {
     "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),
     # Donations older than this when they arrive (history, long backfills) raise no alert.
     "ALERT_MAX_AGE_SECONDS": float(os.environ.get("FUNDBOARD_ALERT_MAX_AGE_SECONDS", "600")),
+    # How often the stream supervisor rescans sources, and a stream lease's time to live.
+    "STREAM_SCAN_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_SCAN_SECONDS", "1.0")),
+    "STREAM_LEASE_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6")),
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -157,13 +157,15 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def error_for_response(response: httpx.Response) -> ProviderError:
+def error_for_response(response: httpx.Response, content: bytes | None = None) -> ProviderError:
     """The typed error for a non-2xx reply, named as upstream's `{name, message}` says.
 
     The name and message are upstream's words, quoted on the source's health: only a
-    bounded, one-line, control-free form of them (a hostile host cannot fill the page)."""
+    bounded, one-line, control-free form of them (a hostile host cannot fill the page).
+    `content` is the body when the caller read it itself (a stream's, read within a bound)."""
+    content = response.content if content is None else content
     try:
-        body = bounded_json.loads(response.content or b"{}", max_bytes=ERROR_BODY_MAX_BYTES)
+        body = bounded_json.loads(content or b"{}", max_bytes=ERROR_BODY_MAX_BYTES)
     except bounded_json.JSONRejected:
         body = {}
     body = body if isinstance(body, dict) else {}

@@ -24,6 +24,9 @@ What upstream documents, imitated as closely as we can read it:
   `donation.add` in currency XTS to every listener; not stored, never in listings.
 - Amounts are "Float" strings mostly; a donation posted (or generated) with a JSON number
   keeps it as a number, since both appear upstream. Deleted donations leave every listing.
+- JSON is written as a JavaScript server writes it (well-formed `JSON.stringify`): text kept
+  raw, except a lone surrogate (half an emoji, left by a cut elsewhere), which goes out as
+  its `\\u` escape (`\\ud83d`), as valid JSON that decodes to invalid text.
 
 Control endpoints (a contract other tests and the demo rely on):
 
@@ -33,8 +36,11 @@ Control endpoints (a contract other tests and the demo rely on):
   Returns `{"ids": [...]}`.
 - `POST /_sandbox/imraising/delete {"_id"}`: deletes and broadcasts donation.delete.
 - `POST /_sandbox/imraising/events {"text"}`: raw SSE text, written verbatim to streams.
-- `POST /_sandbox/imraising/faults`: `drop_streams`, `hang_streams`, `fail_next` + `status` +
-  `name`, `malformed_json_next`, `heartbeat_seconds`, `retry_ms`, `send_ids`, `bom`, `clear`.
+- `POST /_sandbox/imraising/faults`: `drop_streams`, `hang_streams`, `trickle_seconds` (open
+  streams hold their events and send one byte of a never-finished comment line every that
+  many seconds; 0 ends it), `fail_next` + `status` + `name`, `malformed_json_next`,
+  `deep_json_next` (a reply of 100,000 `[`), `heartbeat_seconds`, `retry_ms`, `send_ids`,
+  `bom`, `clear`.
 - `GET /_sandbox/imraising/state`: `{"open_streams", "requests" (last 500 /api/v1 calls),
   "donations"}`.
 """
@@ -72,6 +78,8 @@ MESSAGE_MAX = 300
 REQUEST_LOG_SIZE = 500
 REPLAY_SIZE = 1000
 CLOSE = object()  # queued to a stream: end the response now
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+DEEP_JSON = "[" * 100_000
 
 
 class ApiError(Exception):
@@ -125,6 +133,8 @@ class Faults:
     fail_status: int = 503
     fail_name: str = "ServiceUnavailable"
     malformed_json_next: int = 0
+    deep_json_next: int = 0
+    trickle_seconds: float = 0.0
     heartbeat_seconds: float = 15.0
     retry_ms: int = 10000
     send_ids: bool = False
@@ -263,7 +273,18 @@ class ImRaisingState:
 def _pretty(document: dict) -> str:
     # Upstream's examples spread the JSON over several lines; ensure_ascii=False keeps
     # emoji, RTL text and U+2028 raw on the wire, as a real server would send them.
-    return json.dumps(document, indent=4, ensure_ascii=False)
+    return _well_formed(json.dumps(document, indent=4, ensure_ascii=False))
+
+
+def _well_formed(text: str) -> str:
+    """JSON text with lone surrogates escaped, as `JSON.stringify` writes them (they can only
+    be inside strings, and UTF-8 cannot carry them raw)."""
+    return LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class _JSON(JSONResponse):
+    def render(self, content: object) -> bytes:
+        return _well_formed(json.dumps(content, ensure_ascii=False)).encode("utf-8")
 
 
 # --- request handling ----------------------------------------------------------------------
@@ -334,7 +355,10 @@ def _json_reply(state: ImRaisingState, body: object) -> Response:
     if state.faults.malformed_json_next > 0:
         state.faults.malformed_json_next -= 1
         return Response('[{"_id": "broken', media_type="application/json", headers=_CORS)
-    return JSONResponse(body, headers=_CORS)
+    if state.faults.deep_json_next > 0:
+        state.faults.deep_json_next -= 1
+        return Response(DEEP_JSON, media_type="application/json", headers=_CORS)
+    return _JSON(body, headers=_CORS)
 
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
@@ -495,11 +519,22 @@ async def _event_stream(state: ImRaisingState, replay: list[str]):
         yield f"{preamble}:\nretry: {state.faults.retry_ms}\n\n"
         for text in replay:
             yield text
+        trickling = False
         while True:
             if state.faults.hang:
                 await state.wait_while_hung()
                 _drain(queue)  # a hung connection delivered nothing; those events are lost
                 continue
+            if state.faults.trickle_seconds > 0:
+                # Alive to TCP and to a per-read timeout, yet no line ever completes.
+                yield "." if trickling else ":"
+                trickling = True
+                if await _discard_for(queue, state.faults.trickle_seconds):
+                    return
+                continue
+            if trickling:
+                yield "\n\n"  # the trickle ended: finish its comment line
+                trickling = False
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=state.faults.heartbeat_seconds)
             except TimeoutError:
@@ -512,6 +547,17 @@ async def _event_stream(state: ImRaisingState, replay: list[str]):
                 yield item
     finally:
         state.streams.discard(queue)
+
+
+async def _discard_for(queue: asyncio.Queue, seconds: float) -> bool:
+    """Wait `seconds`, losing what is queued meanwhile; True if the stream is to close."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                if await queue.get() is CLOSE:
+                    return True
+    except TimeoutError:
+        return False
 
 
 def _drain(queue: asyncio.Queue) -> None:
@@ -592,7 +638,10 @@ def _apply_faults(state: ImRaisingState, body: dict) -> None:
         faults.fail_name = str(body.get("name") or _DEFAULT_NAMES.get(faults.fail_status, "Error"))
     if "malformed_json_next" in body:
         faults.malformed_json_next = int(body["malformed_json_next"])
+    if "deep_json_next" in body:
+        faults.deep_json_next = int(body["deep_json_next"])
     for name, cast in (
+        ("trickle_seconds", float),
         ("heartbeat_seconds", float),
         ("retry_ms", int),
         ("send_ids", bool),

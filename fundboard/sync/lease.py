@@ -18,14 +18,22 @@ import os
 import socket
 import uuid
 
+from django.conf import settings
 from redis import asyncio as redis
 from redis.exceptions import RedisError
 
-__all__ = ["SourceLeases", "DEFAULT_TTL_SECONDS"]
+__all__ = ["SourceLeases"]
 
 log = logging.getLogger("fundboard.sync.lease")
 
-DEFAULT_TTL_SECONDS = float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6"))
+
+def __getattr__(name: str):
+    # DEFAULT_TTL_SECONDS (runstreams imports it) is read from settings when asked for, not
+    # frozen at import time.
+    if name == "DEFAULT_TTL_SECONDS":
+        return settings.FUNDBOARD["STREAM_LEASE_SECONDS"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Extend the lease only if it is still ours (it may have expired and been taken over).
 RENEW = """
@@ -46,7 +54,8 @@ return 0
 class SourceLeases:
     """The leases this process holds, one per source it streams."""
 
-    def __init__(self, redis_url: str, prefix: str, *, ttl: float = DEFAULT_TTL_SECONDS):
+    def __init__(self, redis_url: str, prefix: str, *, ttl: float | None = None):
+        ttl = ttl or settings.FUNDBOARD["STREAM_LEASE_SECONDS"]
         self.redis = redis.from_url(redis_url, socket_timeout=max(ttl / 3, 1.0))
         self.prefix = prefix
         self.ttl_ms = int(ttl * 1000)

@@ -19,9 +19,17 @@ A `StreamRunner` keeps one source's stream open for as long as the process runs:
   backfill (and, when we count more, the removal of donations upstream no longer lists whose
   sum is exactly the excess: deletes missed during a gap); agreement clears it.
 
-httpx-sse 0.4.3 quirks handled here: it keeps a leading BOM (the response is decoded as
-utf-8-sig instead) and yields empty events after heartbeat comments once an id was seen
-(events without data are skipped).
+The body is read by `fundboard.sync.sse` (not httpx-sse's own reader): a stream is
+recycled when no complete line (an event's field or a heartbeat comment) came within its
+read timeout, even if single bytes keep trickling in (httpx's read timeout restarts on each
+byte); lines and events are bounded in size, a too-large or too-deeply nested event is
+rejected alone and the stream goes on.
+
+Nothing one record or one bug does may stop a runner: a record the database refuses is
+rejected alone (`ingest_donations`); the writer retries a failed batch, then reconnects (the
+backfill finds what was not stored); the backfill task logs and retries any error; the
+stream and reconciliation loops are kept running by `keep_running`, which logs and restarts
+one that died; and the supervisor restarts a runner whose task ended.
 
 `run_stream_sources(stop)` supervises one runner per enabled ImRaising source, rescanning the
 database every second or so for added, disabled, changed or reconnect-requested sources. With
@@ -40,7 +48,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import random
 import time
 from dataclasses import dataclass, fields
@@ -49,10 +56,11 @@ from decimal import Decimal
 
 import httpx
 from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
 from django.db import close_old_connections
 from django.db.models import Max, Sum
 from django.utils import timezone
-from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
+from httpx_sse import SSEError, aconnect_sse
 
 from fundboard.campaigns.models import Source, SourceKind
 from fundboard.ingest.models import Donation
@@ -75,6 +83,7 @@ from fundboard.providers.errors import (
     UpstreamUnavailable,
 )
 from fundboard.providers.imraising import (
+    EVENT_MAX_BYTES,
     ImRaisingClient,
     auth_headers,
     decode_event_data,
@@ -83,12 +92,21 @@ from fundboard.providers.imraising import (
     parse_removal,
 )
 
-__all__ = ["StreamSettings", "StreamRunner", "run_stream_sources", "LIMITED_KEY_NOTE"]
+from .sse import Event, StreamStalled, StreamTooLarge, read_events
+
+__all__ = [
+    "StreamSettings",
+    "StreamRunner",
+    "run_stream_sources",
+    "keep_running",
+    "LIMITED_KEY_NOTE",
+]
 
 log = logging.getLogger("fundboard.sync.stream")
 
-SCAN_SECONDS = float(os.environ.get("FUNDBOARD_STREAM_SCAN_SECONDS", "1.0"))
 BACKFILL_ATTEMPTS = 5
+WRITE_ATTEMPTS = 3  # a batch the database refused this often ends the connection
+RESTART_DELAY = 1.0  # seconds before keep_running restarts a task that died
 CENT = Decimal("0.01")
 MAX_BATCH = 500  # stream events written in one go when they pile up
 MAX_QUEUED_EVENTS = 5000  # the reader waits when the writer is this far behind
@@ -220,9 +238,10 @@ def stored_not_listed(
 
 
 def stored_donor_totals(config: SourceConfig, names: list[str]) -> dict[str, Decimal]:
+    """What we stored per donor name; `names` are cleaned as stored names are (clean_name)."""
     rows = (
         _stored(config)
-        .filter(display_name__in=names)
+        .filter(display_name__in=[name for name in names if name])
         .values("display_name")
         .annotate(total=Sum("amount"))
     )
@@ -272,6 +291,16 @@ class StreamEnded(Exception):
     """The server closed the body cleanly; reconnect all the same."""
 
 
+async def _read_bounded(response: httpx.Response, limit: int = EVENT_MAX_BYTES) -> bytes:
+    """At most `limit` bytes of an error reply: a hostile host cannot make us hold more."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            break
+    return bytes(body[:limit])
+
+
 class StreamRunner:
     """Keeps one ImRaising source's stream open, backfills gaps, reconciles totals."""
 
@@ -290,10 +319,13 @@ class StreamRunner:
         """Runs until cancelled."""
         config = await db(load_config, self.source_id)
         self.fingerprint, self.last_event_id = config.fingerprint, config.last_event_id
+        interval = config.settings.reconcile_interval
         try:
             await asyncio.gather(
-                self._stream_forever(),
-                self._reconcile_forever(config.settings.reconcile_interval),
+                keep_running("stream", self._stream_forever, self.source_id),
+                keep_running(
+                    "reconciliation", lambda: self._reconcile_forever(interval), self.source_id
+                ),
             )
         finally:
             if self.connected:
@@ -316,6 +348,10 @@ class StreamRunner:
                 error = failure
             except httpx.TimeoutException as failure:
                 error = UpstreamUnavailable(f"stream timed out ({type(failure).__name__})")
+            except StreamStalled as failure:
+                error = UpstreamUnavailable(f"stream stalled: {failure}")
+            except StreamTooLarge as failure:
+                error = BadData(str(failure))
             except httpx.TransportError as failure:
                 error = UpstreamUnavailable(f"stream broke ({type(failure).__name__})")
             except SSEError as failure:
@@ -398,24 +434,23 @@ class StreamRunner:
         ):
             response = event_source.response
             if response.status_code != 200:
-                await response.aread()
-                raise error_for_response(response)
-            # SSE is always UTF-8; utf-8-sig drops a leading BOM that httpx-sse would keep.
-            response.encoding = "utf-8-sig"
+                raise error_for_response(response, await _read_bounded(response))
             self.connected = True
             await db(record_success, self.source_id, stream_connected=True)
             log.info("stream open source=%s", self.source_id)
             said_something = asyncio.Event()
             backfill = asyncio.create_task(self._backfill_when_open(config, said_something))
             try:
-                await self._read_events(event_source, said_something)
+                await self._read_events(response, settings.read_timeout, said_something)
             finally:
                 backfill.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await backfill
         raise StreamEnded("the server ended the stream")
 
-    async def _read_events(self, event_source, said_something: asyncio.Event) -> None:
+    async def _read_events(
+        self, response: httpx.Response, read_timeout: float, said_something: asyncio.Event
+    ) -> None:
         """Parse events as they come; a writer task stores them, in bursts when they pile up.
 
         While the writer waits on the database the reader goes on queueing, so a burst is
@@ -425,7 +460,7 @@ class StreamRunner:
         queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_QUEUED_EVENTS)
         writer = asyncio.create_task(self._write_events(queue))
         try:
-            async for event in event_source.aiter_sse():
+            async for event in read_events(response, read_timeout):
                 said_something.set()
                 parsed = self._parse(event)
                 while queue.full() and not writer.done():
@@ -465,18 +500,39 @@ class StreamRunner:
                     finished = True
                     break
                 batch.append(item)
-            await db(apply_events, self.source_id, batch)
+            await self._write_batch(batch)
             if finished:
                 return
 
-    def _parse(self, event: ServerSentEvent) -> StreamEvent | None:
+    async def _write_batch(self, batch: list[StreamEvent]) -> None:
+        """Store a batch, retrying a failure (the database away for a moment). A batch that
+        keeps failing raises: the stream reconnects and its backfill stores what was lost.
+        (One bad record cannot fail a batch: `ingest_donations` rejects it alone.)"""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                await db(apply_events, self.source_id, batch)
+                return
+            except Exception:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                log.exception(
+                    "source=%s could not store %s stream event(s), retrying",
+                    self.source_id,
+                    len(batch),
+                )
+                await asyncio.sleep(0.5 * 2**attempt)
+
+    def _parse(self, event: Event) -> StreamEvent | None:
         if event.retry is not None and event.retry >= 0:
             self.retry_ms = event.retry
         event_id = ""
         if event.id and event.id != self.last_event_id:
             self.last_event_id = event_id = event.id
+        if event.too_large:
+            reason = f"{event.event[:40]}: event data larger than the stream's bound"
+            return StreamEvent("reject", reason, event_id)
         if not event.data.strip():
-            return None  # heartbeat artefacts and retry-only events carry nothing
+            return None  # retry-only and id-only events carry nothing
         if event.event == "donation.add":
             kind, parse = "add", parse_donation
         elif event.event == "donation.delete":
@@ -488,6 +544,9 @@ class StreamRunner:
             return StreamEvent(kind, parse(decode_event_data(event.data)), event_id)
         except BadRecord as error:
             return StreamEvent("reject", f"{event.event}: {error}", event_id)
+        except Exception as error:  # noqa: BLE001 - a bug costs this event, not the stream
+            log.exception("source=%s could not parse a %s event", self.source_id, event.event)
+            return StreamEvent("reject", f"{event.event}: {type(error).__name__}", event_id)
 
     # --- backfill --------------------------------------------------------------------------
 
@@ -501,17 +560,25 @@ class StreamRunner:
                 await self.backfill(config)
                 return
             except PermissionDenied:
-                await db(record_drift, self.source_id, LIMITED_KEY_NOTE)
+                await self._note(record_drift, LIMITED_KEY_NOTE)
                 log.warning("source=%s cannot backfill with a Limited key", self.source_id)
                 return
             except ProviderError as error:
-                await db(record_failure, self.source_id, f"backfill failed: {error}")
-                ceiling = min(
-                    config.settings.backoff_max, config.settings.backoff_initial * 2**attempt
-                )
-                wait = max(self._rng.uniform(ceiling / 2, ceiling), error.retry_after or 0)
-                await asyncio.sleep(wait)
+                problem, retry_after = f"backfill failed: {error}", error.retry_after
+            except Exception as error:  # noqa: BLE001 - a bug or a lost database: log, retry
+                log.exception("source=%s backfill error", self.source_id)
+                problem, retry_after = f"backfill failed: {type(error).__name__}", None
+            await self._note(record_failure, problem)
+            ceiling = min(config.settings.backoff_max, config.settings.backoff_initial * 2**attempt)
+            await asyncio.sleep(max(self._rng.uniform(ceiling / 2, ceiling), retry_after or 0))
         log.warning("source=%s gave up backfilling until the next reconnect", self.source_id)
+
+    async def _note(self, recorder, text: str) -> None:
+        """Health is best effort here: a database that is away must not end the task."""
+        try:
+            await db(recorder, self.source_id, text)
+        except Exception:  # noqa: BLE001
+            log.exception("source=%s could not record its health", self.source_id)
 
     async def backfill(self, config: SourceConfig) -> int:
         """Ingest every listed donation from a little before the newest seen; returns new ones."""
@@ -541,8 +608,7 @@ class StreamRunner:
                 interval = config.settings.reconcile_interval
                 await self.reconcile(config)
             except PermissionDenied:
-                with contextlib.suppress(Exception):
-                    await db(record_drift, self.source_id, LIMITED_KEY_NOTE)
+                await self._note(record_drift, LIMITED_KEY_NOTE)
             except ProviderError as error:
                 log.warning("source=%s reconciliation failed: %s", self.source_id, error)
             except Exception:  # noqa: BLE001 - a bug or a lost database must not end the runner
@@ -619,6 +685,20 @@ class StreamRunner:
 # --- supervision -----------------------------------------------------------------------------
 
 
+async def keep_running(name: str, start, source_id: int, *, delay: float = RESTART_DELAY) -> None:
+    """Run `start()` (a loop meant to run until cancelled) again whenever it ends or dies:
+    the exception is logged and, `delay` seconds later, the loop starts over."""
+    while True:
+        try:
+            await start()
+            log.error("source=%s %s task ended; restarting it", source_id, name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged, then restarted
+            log.exception("source=%s %s task died; restarting it", source_id, name)
+        await asyncio.sleep(delay)
+
+
 @dataclass
 class _Running:
     runner: StreamRunner
@@ -638,6 +718,11 @@ def _needs_restart(running: _Running, config: SourceConfig | None) -> str:
     return ""
 
 
+def _log_death(source_id: int, task: asyncio.Task) -> None:
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        log.error("stream runner source=%s died", source_id, exc_info=task.exception())
+
+
 async def _stop(running: _Running) -> None:
     running.task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -650,7 +735,7 @@ async def run_stream_sources(stop: asyncio.Event, *, leases=None, scan_seconds: 
     `leases` (a `fundboard.sync.lease.SourceLeases`) limits this process to the sources whose
     lease it holds; without it (embedded mode) every source runs here.
     """
-    scan_seconds = scan_seconds or SCAN_SECONDS
+    scan_seconds = scan_seconds or django_settings.FUNDBOARD["STREAM_SCAN_SECONDS"]
     running: dict[int, _Running] = {}
     try:
         while not stop.is_set():
@@ -675,6 +760,7 @@ async def _supervise(running: dict[int, _Running], leases) -> None:
             reason = "lease lost"
         if reason:
             log.info("stopping stream source=%s reason=%s", source_id, reason)
+            _log_death(source_id, current.task)
             await _stop(running.pop(source_id))
             if leases is not None and reason != "lease lost" and source_id not in wanted:
                 await leases.release(source_id)
