@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (origin-checked)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Each websocket consumer checks the handshake's `Origin` itself (fundboard/live/origins.py):
+the public campaign socket takes clients without one and compares browsers' origins by
+scheme, host and port; the staff socket requires our own origin.
+"""
 
 import os
 
@@ -8,7 +13,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Django set up first)
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fundboard.dashboard.routing import websocket_urlpatterns as staff_sockets  # noqa: E402
 from fundboard.live.routing import websocket_urlpatterns as public_sockets  # noqa: E402
@@ -16,7 +20,6 @@ from fundboard.live.routing import websocket_urlpatterns as public_sockets  # no
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Browsers send Origin on websockets; only pages served from our own hosts may connect.
-        "websocket": AllowedHostsOriginValidator(URLRouter(public_sockets + staff_sockets)),
+        "websocket": URLRouter(public_sockets + staff_sockets),
     }
 )

@@ -1,10 +1,12 @@
 """The staff socket: `/ws/dashboard/<slug>`.
 
 Only signed-in, active staff with the `dashboard.view_dashboard` permission may connect
-(anyone else is refused before the handshake completes, HTTP 403). It joins the campaign's
-dashboard group through the per-process hub: the public messages (snapshot, donation,
-donation_removed) plus staff-only ones (`source_health`). Actions go over HTTP POST, so
-they keep CSRF protection; the socket only listens.
+(anyone else is refused before the handshake completes, HTTP 403), from a browser on our own
+pages: the handshake must carry our own Origin (scheme, host and port; see
+fundboard/live/origins.py), where the public socket also takes clients without one. It
+joins the campaign's dashboard group through the per-process hub: the public messages
+(snapshot, donation, donation_removed) plus staff-only ones (`source_health`). Actions go
+over HTTP POST, so they keep CSRF protection; the socket only listens.
 """
 
 from __future__ import annotations

@@ -8,12 +8,15 @@ hands them over. A client may send `{"type": "resync"}` to get the current snaps
 The thermometer, leaderboard, top-donors and ticker widgets draw from snapshots alone and
 connect that way, so a burst of donations costs their viewers a few frames a second, not one
 per donation (the alerts widget needs the events and takes the default).
+
+What a client may cost is bounded (limits.py): its messages in size, rate and JSON depth
+(a flooding client is closed with 1008), its unsent outbound bytes (stalls.py cuts a viewer
+that stopped reading), and who may connect at all by `Origin` (origins.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -22,11 +25,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from fundboard.campaigns.models import Campaign
 from fundboard.ops import metrics
+from fundboard.providers import bounded_json
 
+from . import limits
 from .broadcast import campaign_group
 from .direct import DirectWriter
 from .hub import Outbox, get_hub
-from .snapshot import read_snapshot_text
+from .origins import origin_allowed
+from .stalls import get_sweep
 
 __all__ = ["HubConsumer", "CampaignConsumer", "campaign_id_for_slug"]
 
@@ -40,6 +46,11 @@ def campaign_id_for_slug(slug: str) -> int | None:
     return Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
+def allowed_origins_for_slug(slug: str) -> list[str]:
+    campaign = Campaign.objects.filter(slug=slug).only("allowed_origins").first()
+    return campaign.allowed_origin_list if campaign else []
+
+
 class HubConsumer(AsyncWebsocketConsumer):
     """A socket fed by the process's hub: joins one group, writes what its outbox holds.
 
@@ -51,29 +62,48 @@ class HubConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     outbox: Outbox | None = None
     writer: asyncio.Task | None = None
+    connection: DirectWriter | None = None
+    closing = False  # this side closed the socket: whatever the client still sends is dropped
+    told_off = False  # a bad message was logged once already
 
     async def allowed_campaign_id(self, slug: str) -> int | None:
         raise NotImplementedError
+
+    async def origin_allowed(self, slug: str) -> bool:
+        """Strict by default: a browser on our own pages (origins.py)."""
+        return origin_allowed(self.scope, allow_missing=False)
 
     def group_for(self, campaign_id: int) -> str:
         raise NotImplementedError
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
+        path = self.scope.get("path", "")
+        if not await self.origin_allowed(slug):
+            # Closed before the handshake completes: the client gets HTTP 403.
+            log.info("socket refused: origin path=%s origin=%.100s", path, self._origin())
+            await self.close()
+            return
         campaign_id = await self.allowed_campaign_id(slug)
         if campaign_id is None:
-            log.info("socket refused path=%s", self.scope.get("path", ""))
+            log.info("socket refused path=%s", path)
             await self.close(code=self.refused_code)
             return
         self.campaign_id = campaign_id
+        self.requests = limits.TokenBucket()
         await self.accept()
         metrics.OPEN_WEBSOCKETS.inc()
-        self.outbox = Outbox(
-            events=self.wants_events(), direct=DirectWriter.for_send(self.base_send)
-        )
+        self.connection = DirectWriter.for_send(self.base_send)
+        if self.connection is not None:
+            get_sweep().watch(self.connection, path)
+        self.outbox = Outbox(events=self.wants_events(), direct=self.connection)
         self.group = self.group_for(campaign_id)
         self.writer = asyncio.create_task(self._write())
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
+
+    def _origin(self) -> str:
+        headers = dict(self.scope.get("headers", ()))
+        return headers.get(b"origin", b"(none)").decode("latin-1")
 
     def wants_events(self) -> bool:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -90,19 +120,41 @@ class HubConsumer(AsyncWebsocketConsumer):
                 outbox.sending = False
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        """The only request is `{"type": "resync"}`. Each message costs O(1) before it is
+        looked at; the servers already refused any above limits.MAX_MESSAGE_BYTES."""
+        if self.closing or self.outbox is None:
+            return
+        if not self.requests.take():
+            log.info("socket closed: too many messages path=%s", self.scope.get("path", ""))
+            await self._close_for_policy()
+            return
         try:
-            request = json.loads(text_data or "{}")
-        except ValueError:
+            request = bounded_json.loads(text_data or "", max_bytes=limits.MAX_MESSAGE_BYTES)
+        except bounded_json.JSONRejected as rejected:
+            if not self.told_off:  # one short line per socket, never a traceback
+                self.told_off = True
+                log.info("socket message ignored: %s", str(rejected)[:80])
             return
         if isinstance(request, dict) and request.get("type") == "resync":
-            text, _ = await database_sync_to_async(read_snapshot_text)(self.campaign_id)
-            if text:
-                self.outbox.put(text)
+            # The hub's latest snapshot (no database read): a resync costs a client nothing
+            # more than a queued message, and the rate above bounds how many it asks for.
+            self.outbox.put(await get_hub().latest_snapshot(self.group, self.campaign_id))
+
+    async def _close_for_policy(self) -> None:
+        self.closing = True
+        await self._stop_feed()  # nothing more is sent after the close frame
+        await self.close(code=limits.CLOSE_POLICY_VIOLATION)
 
     async def disconnect(self, code) -> None:
+        await self._stop_feed()
+
+    async def _stop_feed(self) -> None:
+        if self.connection is not None:
+            get_sweep().forget(self.connection)
         if self.group and self.outbox:
+            group, self.group = self.group, None
             metrics.OPEN_WEBSOCKETS.dec()
-            await get_hub().leave(self.group, self.outbox)
+            await get_hub().leave(group, self.outbox)
         if self.writer:
             self.writer.cancel()
 
@@ -112,6 +164,14 @@ class CampaignConsumer(HubConsumer):
 
     async def allowed_campaign_id(self, slug: str) -> int | None:
         return await database_sync_to_async(campaign_id_for_slug)(slug)
+
+    async def origin_allowed(self, slug: str) -> bool:
+        """Clients without an Origin are welcome here (read-only public data); a browser
+        page from another site only if the campaign lists it among its allowed origins."""
+        if origin_allowed(self.scope, allow_missing=True):
+            return True
+        extra = await database_sync_to_async(allowed_origins_for_slug)(slug)
+        return bool(extra) and origin_allowed(self.scope, allow_missing=True, extra=extra)
 
     def group_for(self, campaign_id: int) -> str:
         return campaign_group(campaign_id)

@@ -11,11 +11,20 @@ the server would have written for the same text (an unmasked, uncompressed text 
 Anything else (another server, TLS terminated by daphne itself, a close sent or received,
 bytes still buffered, a backlog) takes the ordinary ASGI path, so ordering and backpressure
 stay the outbox's. bench/bench_fanout.py measures the difference (docs/benchmarks.md, 1).
+
+The same handle on the connection bounds what a viewer that stops reading can cost
+(limits.py): the kernel's send buffer of the socket is capped, `unsent_bytes` counts what
+waits in the kernel and in the server, and `abort` drops the connection at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import socket
+import struct
+import sys
+import termios
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -25,6 +34,36 @@ __all__ = ["DirectWriter", "text_frame"]
 _UVICORN_PROTOCOL = "uvicorn.protocols.websockets.websockets_sansio_impl"
 _DAPHNE_PROTOCOL = "daphne.ws_protocol"
 _TWISTED_TCP = "twisted.internet.tcp"  # a plain TCP transport (not TLS, which would wrap it)
+
+
+# Linux: the bytes of a TCP socket's send queue not yet acknowledged by the peer (`ss -tn`'s
+# Send-Q). Elsewhere the kernel's share is not counted (the server's own buffer still is).
+_OUTQ = termios.TIOCOUTQ if sys.platform.startswith("linux") else None
+_INT = b"\0\0\0\0"
+
+
+def kernel_unsent(fd: int) -> int:
+    """Bytes waiting in the kernel's send queue of socket `fd` (0 if unknown or closed)."""
+    if _OUTQ is None or fd < 0:
+        return 0
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, _OUTQ, _INT))[0]
+    except OSError:
+        return 0
+
+
+def limit_send_buffer(fd: int, size: int) -> None:
+    """Cap the kernel's send buffer of socket `fd` (Linux then allows about 2 x `size`)."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError:
+        pass
+    finally:
+        sock.detach()  # the server owns the descriptor: only borrowed here
 
 
 def text_frame(text: str) -> bytes:
@@ -48,7 +87,8 @@ class DirectWriter:
             protocol = send.args[0]
             transport = getattr(protocol, "transport", None)
             if (
-                type(protocol).__module__ == _DAPHNE_PROTOCOL
+                # daphne's protocol or serve's subclass of it (daphne_inbound.py)
+                any(cls.__module__ == _DAPHNE_PROTOCOL for cls in type(protocol).__mro__)
                 and type(transport).__module__ == _TWISTED_TCP
             ):
                 return DaphneWriter(protocol)
@@ -56,6 +96,26 @@ class DirectWriter:
 
     def write(self, frame: bytes) -> bool:
         """Write the frame if the websocket is open and its transport idle; False: use ASGI."""
+        raise NotImplementedError
+
+    def fileno(self) -> int:
+        raise NotImplementedError
+
+    def buffered_bytes(self) -> int:
+        """Bytes the server holds for this connection, not yet handed to the kernel."""
+        raise NotImplementedError
+
+    def unsent_bytes(self) -> int:
+        """Bytes sent to this client that it has not taken yet: the kernel's queue plus the
+        server's own buffer."""
+        return kernel_unsent(self.fileno()) + self.buffered_bytes()
+
+    def limit_send_buffer(self, size: int) -> None:
+        limit_send_buffer(self.fileno(), size)
+
+    def abort(self) -> None:
+        """Drop the TCP connection now, discarding anything unsent (a client that stopped
+        reading would never take a close frame; the server reports the disconnect)."""
         raise NotImplementedError
 
 
@@ -83,6 +143,16 @@ class UvicornWriter(DirectWriter):
             return False
         transport.write(frame)
         return True
+
+    def fileno(self) -> int:
+        sock = self._transport.get_extra_info("socket")
+        return sock.fileno() if sock is not None else -1
+
+    def buffered_bytes(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def abort(self) -> None:
+        self._transport.abort()
 
 
 class DaphneWriter(DirectWriter):
@@ -112,3 +182,16 @@ class DaphneWriter(DirectWriter):
         if sent < len(frame):
             transport.write(frame[sent:])
         return True
+
+    def fileno(self) -> int:
+        try:
+            return self._transport.fileno()
+        except (AttributeError, OSError):
+            return -1
+
+    def buffered_bytes(self) -> int:
+        transport = self._transport
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+    def abort(self) -> None:
+        self._transport.abortConnection()

@@ -142,6 +142,12 @@ class CampaignHub:
                 feed.reader.cancel()
             await get_channel_layer().group_discard(group, feed.channel)
 
+    async def latest_snapshot(self, group: str, campaign_id: int) -> str:
+        """The newest snapshot this process has seen for a group one of its sockets follows
+        (what a `resync` answers: no database read while the feed is subscribed)."""
+        feed = self._feeds.get(group) or _Feed(group=group)
+        return await self._current_snapshot(feed, campaign_id)
+
     async def _current_snapshot(self, feed: _Feed, campaign_id: int) -> str:
         # While subscribed, the hub sees every snapshot broadcast; a newcomer gets the latest
         # one without touching the database. The first viewer reads it from the database

@@ -68,12 +68,19 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
     from twisted.internet import reactor
 
     from fundboard.asgi import application
+    from fundboard.live import limits
     from fundboard.live.broadcast import broadcaster
+    from fundboard.live.daphne_inbound import BoundedInboundProtocol
 
     stop = asyncio.Event()
     broadcaster.bind(twisted_loop)
 
     def ready():
+        # Called by run() once its websocket factory exists, before any connection: each
+        # client's queue of inbound messages is bounded, and an oversized message is closed
+        # with 1009 (autobahn would otherwise drop the TCP connection without a code).
+        server.ws_factory.protocol = BoundedInboundProtocol
+        server.ws_factory.setProtocolOptions(failByDrop=False)
         if ingest:
             task = _start_ingest(twisted_loop, stop)
             # Let the runners say goodbye (stream_connected off, leases released) before
@@ -88,6 +95,8 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
         endpoints=[f"tcp:port={port}:interface={host}:backlog=1024"],
         signal_handlers=True,
         websocket_timeout=-1,  # overlays stay open for days
+        websocket_max_message_size=limits.MAX_MESSAGE_BYTES,
+        websocket_max_frame_size=limits.MAX_MESSAGE_BYTES,
         ready_callable=ready,
         verbosity=0,
     )
@@ -101,6 +110,7 @@ def serve_uvicorn(host: str, port: int, ingest: bool, announce) -> None:
     import uvicorn
 
     from fundboard.asgi import application
+    from fundboard.live import limits
     from fundboard.live.broadcast import broadcaster
 
     config = uvicorn.Config(
@@ -113,6 +123,7 @@ def serve_uvicorn(host: str, port: int, ingest: bool, announce) -> None:
         # Compressing each frame for each socket costs more CPU than the whole fan-out;
         # daphne does not compress either.
         ws_per_message_deflate=False,
+        ws_max_size=limits.MAX_MESSAGE_BYTES,  # a bigger client message: closed with 1009
         ws_ping_interval=20,
         ws_ping_timeout=30,
         proxy_headers=settings.FUNDBOARD_BEHIND_PROXY,

@@ -1,0 +1,65 @@
+"""What one websocket client may cost the server, in one place.
+
+A viewer's socket is mostly one-way: the server sends, the client may send `{"type":
+"resync"}` now and then (the widgets' script does after a reconnect or a version gap). Every
+other use is bounded here, on both servers (daphne and uvicorn):
+
+- inbound messages: at most MAX_MESSAGE_BYTES each (the server closes with 1009 beyond), at a
+  sustained MESSAGE_RATE per second with bursts of MESSAGE_BURST (beyond: closed with 1008,
+  policy violation); on daphne, which queues whatever the client sends for the application
+  without limit, a client more than MAX_INBOUND_BACKLOG messages ahead of it is closed too;
+- outbound data: the kernel keeps at most about twice SEND_BUFFER_BYTES of a socket's frames
+  (Linux doubles the requested size for its bookkeeping), and a viewer whose unsent bytes
+  (kernel queue plus the server's own buffer) pass MAX_UNSENT_BYTES is cut: it stopped
+  reading, or reads far slower than the campaign changes. Its page reconnects and starts
+  again from a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MESSAGE_RATE",
+    "MESSAGE_BURST",
+    "MAX_INBOUND_BACKLOG",
+    "SEND_BUFFER_BYTES",
+    "MAX_UNSENT_BYTES",
+    "SWEEP_SECONDS",
+    "CLOSE_POLICY_VIOLATION",
+    "TokenBucket",
+]
+
+MAX_MESSAGE_BYTES = 4096  # a resync request is 17 bytes
+MESSAGE_RATE = 2.0  # messages a second, sustained
+MESSAGE_BURST = 10
+MAX_INBOUND_BACKLOG = 64  # daphne only: messages received but not yet taken by the app
+SEND_BUFFER_BYTES = 64 * 1024  # SO_SNDBUF asked for each websocket (the kernel doubles it)
+MAX_UNSENT_BYTES = 128 * 1024
+SWEEP_SECONDS = 0.5  # how often every socket's unsent bytes are looked at
+
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class TokenBucket:
+    """`take()` is True while a client stays within `rate` a second with bursts of `burst`.
+
+    O(1) per call: one clock read and a little arithmetic, so a flooding client costs the
+    server no more per message than a polite one.
+    """
+
+    __slots__ = ("rate", "burst", "tokens", "updated")
+
+    def __init__(self, rate: float = MESSAGE_RATE, burst: int = MESSAGE_BURST) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.updated = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
