@@ -124,6 +124,22 @@ def test_a_donation_arrives_signed_with_exact_amounts_and_its_idempotency_id(
     assert not verify(SECRET, header, request.body, now=timestamp + 301)  # replay window
 
 
+def test_the_verification_snippet_of_the_docs_accepts_a_real_request(campaign, source, hook):
+    docs = (REPO / "docs" / "webhooks.md").read_text()
+    snippet = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 -- our own documentation's code
+    check = namespace["verify_fundboard_signature"]
+    endpoint_for(campaign, hook)
+    ingest_donations(source.pk, [record("3.00")])
+    deliver_due()
+    (request,) = hook.requests
+    header = request.headers[SIGNATURE_HEADER]
+    assert check(SECRET, header, request.body)
+    assert not check(SECRET + "x", header, request.body)
+    assert not check(SECRET, header, request.body + b" ")
+
+
 def test_hidden_names_and_messages_follow_the_public_contract(campaign, source, hook):
     campaign.hold_for_review = True
     campaign.save()
