@@ -121,3 +121,72 @@ def test_anonymous_visitors_get_the_login_page_and_no_staff_socket(fundboard_ser
         f"ws://127.0.0.1:{server.port}/ws/dashboard/spring",
     )
     assert outcome == "refused"
+
+
+# --- the Content-Security-Policy (issue 12, finding 10) -------------------------------------
+
+# Injected by the browser itself (not a page script, so the policy does not apply to it):
+# every violation the page meets is recorded.
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+def _violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations")
+
+
+def test_staff_pages_work_under_the_strict_policy_without_violations(fundboard_server, page):
+    server = fundboard_server(WITH_SOURCE)
+    create_user(server, "root", superuser=True)
+    staff = StaffSession(server, "root")
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.context.add_init_script(RECORD_VIOLATIONS)
+
+    _log_in(page, server, "/dashboard/spring/", "root")
+    # The live features: the socket opens, a new donation reaches the page without a reload.
+    expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
+    staff.add_manual("spring", "Csp Donor", "250.00")
+    expect(page.locator("#total")).to_have_text("250.00", timeout=WAIT)
+    expect(page.locator("#feed")).to_contain_text("Csp Donor", timeout=WAIT)
+    # The bar's width is set by the script (the template has no style= attribute any more).
+    width = page.locator("#fill").evaluate("node => node.style.width")
+    assert width == "25%", width
+    assert _violations(page) == []
+
+    # The embed builder previews a widget of this site in its iframe.
+    page.goto(f"{server.url}/dashboard/spring/embed/")
+    preview = page.frame_locator("#embed-preview")
+    expect(preview.locator("body")).not_to_be_empty(timeout=WAIT)
+    assert page.locator("#embed-url").input_value().startswith(server.url + "/c/spring/")
+    assert _violations(page) == []
+
+    # The admin: index, a change list, the campaign form with its inline sources, a source.
+    for path in (
+        "/admin/",
+        "/admin/campaigns/source/",
+        "/admin/campaigns/campaign/1/change/",
+        "/admin/campaigns/source/1/change/",
+        "/admin/campaigns/campaign/add/",
+    ):
+        response = page.goto(server.url + path)
+        assert response.status == 200, path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+        assert _violations(page) == [], path
+    # The admin's own scripts ran: the slug is filled in from the name as it is typed.
+    page.locator("#id_name").press_sequentially("Autumn Walk")
+    expect(page.locator("#id_slug")).to_have_value("autumn-walk", timeout=WAIT)
+    assert _violations(page) == []
+    assert not [text for text in console if "Content Security Policy" in text], console
+
+    # The recorder does see what the policy blocks: an image from another host.
+    page.evaluate(
+        """document.body.insertAdjacentHTML(
+            "beforeend", '<img src="http://example.invalid/a.png">')"""
+    )
+    page.wait_for_function("window.__cspViolations.length > 0", timeout=WAIT)
+    assert _violations(page)[0].startswith("img-src http://example.invalid/")
