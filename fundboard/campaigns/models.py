@@ -15,9 +15,15 @@ from django.db import connection, models
 from django.db.models import F
 from django.utils import timezone
 
+from fundboard.providers.errors import AuthError
+
 from .upstream import UpstreamURLField, host_allowed, origin_of
 
-__all__ = ["Campaign", "Source", "SourceKind", "SourceStatus"]
+__all__ = ["Campaign", "Source", "SourceKind", "SourceStatus", "UpstreamRefused"]
+
+
+class UpstreamRefused(AuthError):
+    """A source may not talk to its upstream now; the message says why and what to do."""
 
 
 class Campaign(models.Model):
@@ -239,6 +245,17 @@ class Source(models.Model):
         return bool(self.stored_api_key) and self.api_key_origin != origin_of(
             self.effective_base_url
         )
+
+    def check_upstream(self) -> None:
+        """Raise UpstreamRefused when no request may go to this source's upstream now.
+
+        For the code that builds a client (one line before it): `api_key` already withholds
+        the key, and this stops the request itself (a host off the allow-list, or a key
+        entered for another host). An AuthError: the source shows it and waits like one.
+        """
+        refusal = self.upstream_refusal()
+        if refusal:
+            raise UpstreamRefused(refusal)
 
     def upstream_refusal(self) -> str:
         """Why no request may go upstream now ("" when it may): for the pollers and streams."""
