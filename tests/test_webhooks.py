@@ -28,6 +28,7 @@ from fundboard.webhooks.delivery import (
     backoff_seconds,
     deliver_due,
     deliver_endpoint,
+    prune_finished,
 )
 from fundboard.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from fundboard.webhooks.outbox import redeliver
@@ -215,6 +216,18 @@ def test_a_receiver_that_hangs_times_out_and_is_retried(campaign, source, hook):
     assert len(hook.requests) == 2
 
 
+def test_an_address_httpx_refuses_is_a_failed_attempt_not_a_crash(campaign, source):
+    endpoint = WebhookEndpoint.objects.create(  # bypasses validation, as a raw SQL edit would
+        campaign=campaign, name="Broken", url="http://[::1/hook", secret=SECRET
+    )
+    ingest_donations(source.pk, [record("7.00")])
+    assert deliver_endpoint(endpoint.pk) == 1
+    delivery = head(endpoint)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert delivery.last_error.startswith("could not send")
+    assert delivery.next_attempt_at > timezone.now()
+
+
 def test_redirects_are_not_followed(campaign, source, hook):
     endpoint = endpoint_for(campaign, hook)
     hook.script("redirect")
@@ -322,6 +335,24 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_sent_after_its_lease(campai
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 2)
     first, second = hook.requests
     assert first.headers["Fundboard-Delivery"] == second.headers["Fundboard-Delivery"]
+
+
+def test_finished_deliveries_are_pruned_after_thirty_days_pending_ones_never(
+    campaign, source, hook
+):
+    endpoint = endpoint_for(campaign, hook)
+    ingest_donations(source.pk, [record("1.00"), record("2.00"), record("3.00")])
+    old, recent, waiting = endpoint.deliveries.order_by("sequence")
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        status=DeliveryStatus.SUCCEEDED, finished_at=now - timedelta(days=31)
+    )
+    WebhookDelivery.objects.filter(pk=recent.pk).update(
+        status=DeliveryStatus.FAILED, finished_at=now - timedelta(days=29)
+    )
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(created_at=now - timedelta(days=40))
+    assert prune_finished() == 1
+    assert [d.pk for d in endpoint.deliveries.order_by("sequence")] == [recent.pk, waiting.pk]
 
 
 # --- a day of failures --------------------------------------------------------------------------

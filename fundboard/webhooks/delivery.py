@@ -56,6 +56,8 @@ __all__ = [
     "due_endpoint_ids",
     "deliver_endpoint",
     "deliver_due",
+    "prune_finished",
+    "prune_if_due",
 ]
 
 log = logging.getLogger("fundboard.webhooks")
@@ -93,6 +95,33 @@ def backoff_seconds(attempts: int, policy: DeliveryPolicy, rng=random.random) ->
     """Full jitter: uniform in [1, min(cap, base * 2^(attempts-1))] seconds."""
     ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** max(attempts - 1, 0))
     return max(1.0, rng() * ceiling)
+
+
+# Delivered and given-up deliveries are kept this long for the staff page, then deleted.
+RETENTION = timedelta(days=30)
+PRUNE_EVERY_SECONDS = 3600
+_last_prune = 0.0
+
+
+def prune_finished(now: datetime | None = None, limit: int = 5000) -> int:
+    """Delete up to `limit` deliveries finished more than RETENTION ago; how many."""
+    cutoff = (now or timezone.now()) - RETENTION
+    old = WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING).filter(
+        finished_at__lt=cutoff
+    )
+    ids = list(old.values_list("pk", flat=True)[:limit])
+    if ids:
+        WebhookDelivery.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def prune_if_due() -> int:
+    """prune_finished at most once an hour in this process (the sweeps call it)."""
+    global _last_prune
+    if time.monotonic() - _last_prune < PRUNE_EVERY_SECONDS and _last_prune:
+        return 0
+    _last_prune = time.monotonic()
+    return prune_finished()
 
 
 # --- which endpoints, and claiming one ------------------------------------------------------------
@@ -239,6 +268,9 @@ def send(client, delivery: WebhookDelivery, now: datetime, policy: DeliveryPolic
         return AttemptResult(False, error="timed out")
     except httpx.HTTPError as error:
         return AttemptResult(False, error=_error_text(error, endpoint))
+    except Exception as error:  # an address httpx refuses, say: a failure, retried later
+        log.warning("webhook could not be sent endpoint=%s error=%r", endpoint.pk, type(error))
+        return AttemptResult(False, error=f"could not send: {type(error).__name__}")
     if 200 <= response.status_code < 300:
         return AttemptResult(True, response.status_code)
     reason = f"HTTP {response.status_code}"

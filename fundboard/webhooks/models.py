@@ -170,6 +170,12 @@ class WebhookDelivery(models.Model):
                 name="webhook_due_idx",
                 condition=Q(status="pending"),
             ),
+            # Pruning finished deliveries after RETENTION (delivery.prune_finished).
+            models.Index(
+                fields=["finished_at"],
+                name="webhook_finished_idx",
+                condition=~Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ import logging
 
 from django.db import close_old_connections
 
-from .delivery import deliver_endpoint, due_endpoint_ids
+from .delivery import deliver_endpoint, due_endpoint_ids, prune_if_due
 from .outbox import off_enqueue, on_enqueue
 
 __all__ = ["run_webhook_deliveries", "SCAN_SECONDS"]
@@ -50,6 +50,7 @@ async def run_webhook_deliveries(stop: asyncio.Event) -> None:
         wake.clear()
         try:
             due = await asyncio.to_thread(_in_thread, due_endpoint_ids)
+            await asyncio.to_thread(_in_thread, prune_if_due)
         except Exception:
             log.exception("webhook loop could not read the deliveries")
             due = []

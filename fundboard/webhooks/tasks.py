@@ -13,7 +13,7 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
-from .delivery import deliver_endpoint, due_endpoint_ids
+from .delivery import deliver_endpoint, due_endpoint_ids, prune_if_due
 
 __all__ = ["deliver_endpoint_task", "dispatch_due_webhooks", "KICK_EXPIRES_SECONDS"]
 
@@ -37,6 +37,7 @@ def dispatch_due_webhooks() -> int:
     close_old_connections()
     try:
         endpoint_ids = due_endpoint_ids()
+        prune_if_due()
     finally:
         close_old_connections()
     for endpoint_id in endpoint_ids:
