@@ -97,8 +97,16 @@ def _visible(text: str) -> str:
 def _joins(text: str, index: int) -> bool:
     if index == 0 or index == len(text) - 1:
         return False
-    before, after = text[index - 1], text[index + 1]
-    return all(not char.isascii() and not char.isspace() for char in (before, after))
+    return _joinable(text[index - 1]) and _joinable(text[index + 1])
+
+
+def _joinable(char: str) -> bool:
+    """A visible, non-ASCII character (not a space, a format character or an invisible)."""
+    return (
+        not char.isascii()
+        and unicodedata.category(char)[0] not in "CZ"
+        and not _INVISIBLE.match(char)
+    )
 
 
 def _clean_text(value: object, max_length: int, *, keep_newlines: bool) -> str:

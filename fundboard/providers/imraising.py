@@ -64,7 +64,7 @@ PAGE_SIZE = 100  # the documented maximum `limit`
 MAX_PAGES = 10_000  # a runaway listing (offsets ignored upstream) must end somewhere
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # One donation event is well under 2 KB; a stream event's data may be at most this long.
-EVENT_MAX_BYTES = 64 * 1024
+EVENT_MAX_BYTES = 256 * 1024
 # A listing page of 100 donations with 300-character messages is ~60 KB.
 REPLY_MAX_BYTES = 4 * 1024 * 1024
 # An error body is `{"name", "message"}`; anything longer is not read as one.
