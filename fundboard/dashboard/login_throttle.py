@@ -8,6 +8,8 @@ settings are in fundboard/settings.py (AXES_*), the limits come from the environ
 
 from __future__ import annotations
 
+import ipaddress
+
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 
@@ -28,17 +30,27 @@ class WebLoginThrottleBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
-def client_ip(request) -> str:
+def client_ip(request) -> str | None:
     """The address a login attempt came from, as axes counts it.
 
     Behind our proxy (FUNDBOARD_BEHIND_PROXY), the peer is nginx and the client is the last
     X-Forwarded-For entry: the one nginx appended ($proxy_add_x_forwarded_for). Entries left
     of it came from the client and could be anything, so they are never trusted. Without the
     proxy setting the header is ignored: anyone could send one to dodge the lockout.
+    Not an IP address (a forged header, a request made in code): None, as axes expects.
     """
     if settings.FUNDBOARD_BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
-        if entries:
+        if entries and _is_ip(entries[-1]):
             return entries[-1]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    address = request.META.get("REMOTE_ADDR", "")
+    return address if _is_ip(address) else None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
