@@ -233,3 +233,15 @@ def test_the_upstream_allow_list_is_checked_on_save_and_before_use(
     assert source.api_key == ""
     with pytest.raises(UpstreamRefused, match="FUNDBOARD_UPSTREAM_HOSTS"):
         source.check_upstream()
+
+
+@pytest.mark.django_db
+def test_pointing_a_default_platform_source_at_a_custom_host_needs_the_key(
+    organiser_client, attacker
+):
+    source = make_source(make_campaign(), kind="imraising", api_key="imr-real-key")
+    assert source.api_key_origin == "https://imraising.tv:443"
+    url = f"/admin/campaigns/source/{source.pk}/change/"
+    refused = organiser_client.post(url, _fields(source, base_url=attacker.url))
+    assert "re-enter the API key for the new host" in refused.content.decode()
+    assert Source.objects.get(pk=source.pk).base_url == ""
