@@ -45,6 +45,8 @@ class Attacker:
                 self.end_headers()
                 self.wfile.write(body)
 
+            do_POST = do_GET
+
             def log_message(self, *args):
                 pass
 
@@ -245,3 +247,22 @@ def test_pointing_a_default_platform_source_at_a_custom_host_needs_the_key(
     refused = organiser_client.post(url, _fields(source, base_url=attacker.url))
     assert "re-enter the API key for the new host" in refused.content.decode()
     assert Source.objects.get(pk=source.pk).base_url == ""
+
+
+@pytest.mark.django_db
+def test_the_dashboards_platform_test_donation_is_not_sent_to_another_host(
+    organiser_client, sandbox_server, attacker
+):
+    """The ImRaising test-donation button posts with the key: not to a host set behind it."""
+    source = make_source(
+        make_campaign("spring"), kind="imraising", base_url=sandbox_server.url, api_key="imr-k"
+    )
+    Source.objects.filter(pk=source.pk).update(base_url=attacker.url)
+    response = organiser_client.post(
+        f"/dashboard/spring/sources/{source.pk}/imraising-test",
+        {"display_name": "T", "amount": "1.00"},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "re-enter the API key for the new host" in response.json()["message"]
+    assert not attacker.requests

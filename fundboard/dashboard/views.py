@@ -326,6 +326,7 @@ def imraising_test(request, slug, source_id):
     if not form.is_valid():
         return _done(request, slug, "Invalid test alert.", ok=False)
     try:
+        source.check_upstream()  # a host off the allow-list, a key entered for another host
         send(
             source.effective_base_url,
             source.api_key,
