@@ -128,8 +128,7 @@ def test_a_trickling_stream_is_recycled_and_the_gap_backfilled(fundboard_server,
     """One byte of a never-finished line every 0.5 s keeps httpx's 2 s read timeout from
     ever firing; the liveness deadline (a complete line within read_timeout) recycles it."""
     server = start(fundboard_server, sandbox_server)  # read_timeout = 2 s
-    control(sandbox_server, "faults", {"trickle_seconds": 0.5})
-    time.sleep(0.3)
+    control(sandbox_server, "faults", {"trickle_seconds": 0.5})  # from now on
     control(sandbox_server, "donations", donation("Held", "3.00"))  # stuck behind the trickle
     wait_for(lambda: server.total("live") == "3.00", timeout=15)  # reconciliation: 3600 s
     assert len(listens(sandbox_server)) >= 2

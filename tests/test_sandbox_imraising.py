@@ -285,3 +285,38 @@ def test_donations_added_from_another_thread_reach_open_streams(sandbox_server):
     sandbox_server.sandbox.imraising.add_donation({"nickname": "Direct", "amount": "1.00"})
     wait_for(lambda: '"Direct"' in reader.text, timeout=5)
     reader.close()
+
+
+def test_lone_surrogates_go_out_escaped_as_a_javascript_server_writes_them(sandbox_server):
+    reader = open_stream(sandbox_server)
+    body = json.dumps({"nickname": "Batch 10 \ud83d", "amount": "1.00", "message": "🎉"})
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/imraising/donations",
+        content=body,  # ASCII JSON: the lone surrogate as its escape
+        headers={"content-type": "application/json"},
+        timeout=5,
+    ).raise_for_status()
+    wait_for(lambda: "event: donation.add" in reader.text)
+    assert '"Batch 10 \\ud83d"' in reader.text and '"🎉"' in reader.text
+    for path in ("donations", "topDonors"):
+        text = get(sandbox_server, path).text
+        assert "\\ud83d" in text and json.loads(text)[0]["nickname"] == "Batch 10 \ud83d"
+    reader.close()
+
+
+def test_deep_json_and_trickle_faults(sandbox_server):
+    control(sandbox_server, "faults", {"deep_json_next": 1})
+    assert get(sandbox_server, "donations").text == "[" * 100_000
+    assert get(sandbox_server, "donations").json() == []
+
+    reader = open_stream(sandbox_server)
+    control(sandbox_server, "faults", {"trickle_seconds": 0.1})  # at once
+    control(sandbox_server, "donations", {"nickname": "Held", "amount": "1"})
+    wait_for(lambda: reader.text.endswith(":" + "." * 5))  # a byte at a time, no line end
+    assert "Held" not in reader.text  # held behind the unfinished line, then lost
+    control(sandbox_server, "faults", {"trickle_seconds": 0})
+    wait_for(lambda: ": heartbeat" in reader.text or reader.text.endswith("\n\n"))
+    control(sandbox_server, "donations", {"nickname": "Free", "amount": "1"})
+    wait_for(lambda: "Free" in reader.text)
+    assert "Held" not in reader.text
+    reader.close()

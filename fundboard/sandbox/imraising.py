@@ -78,6 +78,7 @@ MESSAGE_MAX = 300
 REQUEST_LOG_SIZE = 500
 REPLAY_SIZE = 1000
 CLOSE = object()  # queued to a stream: end the response now
+WAKE = object()  # queued to a stream: look at the faults again (a trickle starts at once)
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 DEEP_JSON = "[" * 100_000
 
@@ -543,6 +544,8 @@ async def _event_stream(state: ImRaisingState, replay: list[str]):
                 continue
             if item is CLOSE:
                 return
+            if item is WAKE:
+                continue
             if not state.faults.hang:
                 yield item
     finally:
@@ -649,6 +652,8 @@ def _apply_faults(state: ImRaisingState, body: dict) -> None:
     ):
         if name in body:
             setattr(faults, name, cast(body[name]))
+    if faults.trickle_seconds > 0:
+        state._to_streams(WAKE)  # events queued after this are held behind the trickle
 
 
 _DEFAULT_NAMES = {
