@@ -153,8 +153,9 @@ def test_a_viewer_that_never_reads_is_cut_before_its_send_queue_grows(
     server = _serve(fundboard_server, sandbox_server, asgi_server)
     mute = _raw_viewer(server.port, "/ws/campaigns/live")
     mute_port = mute.getsockname()[1]
-    burst = [donation(f"S{i}", "1.00", message="m" * 200) for i in range(400)]
-    names = [f"S{i}" for i in range(400)]
+    # ~0.5 MB of events, several times what the bound lets wait for one viewer.
+    burst = [donation(f"S{i}", "1.00", message="m" * 400) for i in range(600)]
+    names = [f"S{i}" for i in range(600)]
     send_queues = []
     with server.live_client("live") as reader:
         reader.receive()
@@ -166,10 +167,14 @@ def test_a_viewer_that_never_reads_is_cut_before_its_send_queue_grows(
                 send_queues.append(queue)
             return queue is None
 
-        wait_for(cut, timeout=30, interval=0.02)
-        reader.wait_for(lambda m: m["type"] == "donation" and m["data"]["name"] == "S399", 60)
+        try:
+            wait_for(cut, timeout=30, interval=0.02)
+        except AssertionError:
+            print(send_queues[-20:], server.log()[-1500:])
+            raise
+        reader.wait_for(lambda m: m["type"] == "donation" and m["data"]["name"] == "S599", 60)
         assert [m["data"]["name"] for m in reader.of_type("donation")] == names
-        reader.wait_for_total("400.00")
+        reader.wait_for_total("600.00")
     assert send_queues and max(send_queues) <= 150 * 1024, max(send_queues or [0])
     assert re.search(
         r"viewer cut: not reading unsent_bytes=\d+ path=/ws/campaigns/live", server.log()
