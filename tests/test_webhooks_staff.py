@@ -236,3 +236,43 @@ def test_the_celery_sweep_queues_the_same_delivery_function(campaign, endpoint, 
         app.conf.task_always_eager = False
     assert [r.json["data"]["name"] for r in hook.requests] == ["Cal"]
     assert endpoint.deliveries.get().status == DeliveryStatus.SUCCEEDED
+
+
+# --- campaigns.toml -----------------------------------------------------------------------------
+
+WEBHOOK_TOML = """
+[[campaign]]
+slug = "spring"
+name = "Spring Drive"
+  [[campaign.webhook]]
+  name = "Discord"
+  url = "https://discord.com/api/webhooks/1/abc"
+  events = ["donation", "goal_reached"]
+  format = "discord"
+  secret = "env:SPRING_WEBHOOK_SECRET"
+"""
+
+
+def test_loadcampaigns_creates_and_updates_webhooks_with_the_secret_from_the_environment(
+    monkeypatch,
+):
+    import tomllib
+
+    from fundboard.campaigns.loader import ConfigError, load_campaigns
+
+    config = tomllib.loads(WEBHOOK_TOML)
+    with pytest.raises(ConfigError, match="SPRING_WEBHOOK_SECRET"):
+        load_campaigns(config)
+    monkeypatch.setenv("SPRING_WEBHOOK_SECRET", SECRET)
+    report = load_campaigns(config)
+    assert "webhook spring/Discord" in report.created
+    endpoint = WebhookEndpoint.objects.get(name="Discord")
+    assert (endpoint.secret, endpoint.format) == (SECRET, "discord")
+    assert endpoint.events == ["donation", "goal_reached"]
+
+    assert "webhook spring/Discord" in load_campaigns(config).updated
+    assert WebhookEndpoint.objects.count() == 1
+
+    config["campaign"][0]["webhook"][0]["url"] = "ftp://example.org/"
+    with pytest.raises(ConfigError, match="url"):
+        load_campaigns(config)

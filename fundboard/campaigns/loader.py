@@ -32,7 +32,7 @@ __all__ = ["ConfigError", "LoadReport", "load_campaigns", "load_campaigns_file"]
 
 CAMPAIGN_KEYS = {
     "slug", "name", "goal", "currency", "starts_at", "ends_at", "milestones",
-    "allowed_origins", "hold_for_review", "blocked_words", "source",
+    "allowed_origins", "hold_for_review", "blocked_words", "source", "webhook",
 }  # fmt: skip
 SOURCE_KEYS = {
     "kind", "name", "enabled", "base_url", "api_key", "ids", "options", "poll_interval",
@@ -169,6 +169,10 @@ def load_campaigns(config: dict) -> LoadReport:
                 s_created = _upsert(Source, lookup, _source_fields(source, s_where), s_where)
                 label = f"source {campaign.slug}/{source['name']}"
                 (report.created if s_created else report.updated).append(label)
+            from fundboard.webhooks.config import load_webhooks  # its own app (docs/webhooks.md)
+
+            for label, w_created in load_webhooks(campaign, data.get("webhook", []), where):
+                (report.created if w_created else report.updated).append(label)
     return report
 
 
