@@ -4,6 +4,12 @@ Streamers theme a widget by editing its URL (`?bar=%23ff6600&font=rounded&overla
 Every value is checked here against a regex, a range or a fixed list; anything else falls
 back to the default. Only values that passed go into the page (as CSS custom properties and
 as a JSON config for the script), so nothing from the query string can add markup or CSS.
+
+Every option is bounded in range and in the text it renders, not only typed: a value longer
+than MAX_VALUE_CHARS is ignored unread, numbers have ranges, and the minimum amount is a
+whole number of cents up to MAX_MIN_AMOUNT (`?min=1e-999990` once rendered 31 MB). Only the
+names below are read, and Django refuses a query string of more than
+DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields; the servers cap a request line at ~16 KB.
 """
 
 from __future__ import annotations
@@ -68,6 +74,10 @@ LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[
 CURRENCY_DISPLAYS = ("symbol", "narrowSymbol", "code", "name")
 BOARDS = ("fundraisers", "teams")
 LAYOUTS = ("horizontal", "vertical")  # the thermometer's bar: across, or a tube standing up
+# The longest valid value is a locale tag (35); anything longer is not an option we know.
+MAX_VALUE_CHARS = 64
+MAX_MIN_AMOUNT = Decimal("1000000000")
+CENTS = Decimal("0.01")
 TRUE_WORDS = {"1", "true", "yes", "on", "show"}
 FALSE_WORDS = {"0", "false", "no", "off", "hide"}
 
@@ -165,7 +175,8 @@ def _float(value: str | None, low: float, high: float, default: float) -> float:
         number = float(str(value).strip())
     except (TypeError, ValueError):
         return default
-    return number if low <= number <= high else default
+    # Tenths are plenty for seconds on screen, and keep the rendered text short.
+    return round(number, 1) if low <= number <= high else default
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -184,13 +195,17 @@ def _choice(value: str | None, allowed, default: str) -> str:
 
 
 def _amount(value: str | None) -> str:
+    """A minimum amount: 0 to MAX_MIN_AMOUNT in whole cents, as at most 13 characters."""
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return "0"
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1000000000"):
+    if not amount.is_finite() or amount < 0 or amount > MAX_MIN_AMOUNT:
         return "0"
-    return format(amount.normalize(), "f")
+    # Rounded to cents before formatting: a normalised 1e-999990 printed with "f" was a
+    # million digits.
+    cents = amount.quantize(CENTS)
+    return format(cents.normalize(), "f") if cents else "0"
 
 
 def _locale(value: str | None) -> str:
@@ -200,7 +215,11 @@ def _locale(value: str | None) -> str:
 
 def parse_options(query) -> WidgetOptions:
     """Validated options from a QueryDict (or any mapping of strings)."""
-    get = query.get
+
+    def get(name: str) -> str | None:
+        value = query.get(name)
+        return value if value is None or len(value) <= MAX_VALUE_CHARS else None
+
     defaults = WidgetOptions()
     return WidgetOptions(
         overlay=_bool(get("overlay"), False),
