@@ -267,3 +267,8 @@ def test_keep_running_logs_and_restarts_a_loop_that_died(caplog):
     assert len(calls) == 3
     assert caplog.text.count("reconciliation task died; restarting it") == 2
     assert "bug number 2" in caplog.text
+
+
+def test_a_name_or_message_that_is_not_text_is_left_out():
+    assert clean_name({"x": 1}) == "" and clean_message(["a"]) == "" and clean_name(True) == ""
+    assert clean_name(42) == "42"

@@ -110,8 +110,8 @@ def _joinable(char: str) -> bool:
 
 
 def _clean_text(value: object, max_length: int, *, keep_newlines: bool) -> str:
-    if value is None:
-        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""  # an object or a list is not a name: never its repr
     # Cut first (with room for what cleaning removes): a megabyte of name costs no more.
     text = _fix_surrogates(str(value)[: max_length * 4])
     text = unicodedata.normalize("NFC", text)

@@ -4,7 +4,8 @@ A `StreamRunner` keeps one source's stream open for as long as the process runs:
 
 - it connects with the documented `authorization` header (plus `Last-Event-ID` once the
   stream gave ids), with an explicit read timeout longer than the heartbeat, so a silent
-  dead stream is noticed (never httpx's 5 s default, never none);
+  dead stream is noticed (never httpx's 5 s default, never none), and a trickling one too:
+  a complete line must arrive within that timeout;
 - `donation.add` -> `ingest_donations`, `donation.delete` -> `remove_donations`; other events
   are ignored, as upstream asks; malformed records are rejected with a reason on the source's
   health and the stream goes on;
