@@ -170,17 +170,20 @@ async def read_events(
     chunks = response.aiter_text()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + read_timeout
-    while True:
-        try:
-            async with asyncio.timeout_at(deadline):
-                chunk = await anext(chunks)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise StreamStalled(f"no complete line for {read_timeout:g} s") from None
-        for line in lines.feed(chunk):
-            if line:
-                deadline = loop.time() + read_timeout
-            event = decoder.decode(line)
-            if event is not None:
-                yield event
+    try:
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise StreamStalled(f"no complete line for {read_timeout:g} s") from None
+            for line in lines.feed(chunk):
+                if line:
+                    deadline = loop.time() + read_timeout
+                event = decoder.decode(line)
+                if event is not None:
+                    yield event
+    finally:
+        await chunks.aclose()
