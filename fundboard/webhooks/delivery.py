@@ -77,8 +77,11 @@ class DeliveryPolicy:
     disable_after: timedelta = timedelta(hours=24)
     # Longer than one attempt can take (timeout), renewed before each attempt.
     lease: timedelta = timedelta(seconds=60)
-    # Deliveries one claim sends at most before it lets the endpoint go (others' turn).
+    # What one claim sends at most before it lets the endpoint go: a Celery worker child
+    # (shared with the pollers) is not held for long by one slow endpoint; the next sweep
+    # or kick goes on where it stopped.
     batch: int = 50
+    claim_seconds: float = 30.0
 
 
 DEFAULT_POLICY = DeliveryPolicy()
@@ -187,10 +190,12 @@ def deliver_endpoint(
     token = claim_endpoint(endpoint_id, clock(), policy)
     if token is None:
         return 0
-    attempts = 0
+    attempts, began = 0, time.monotonic()
     try:
         with _client(policy) as client:
             for _ in range(policy.batch):
+                if time.monotonic() - began > policy.claim_seconds:
+                    break
                 delivery = _next_due(endpoint_id, token, clock(), policy)
                 if delivery is None:
                     break
