@@ -276,3 +276,44 @@ def test_loadcampaigns_creates_and_updates_webhooks_with_the_secret_from_the_env
     config["campaign"][0]["webhook"][0]["url"] = "ftp://example.org/"
     with pytest.raises(ConfigError, match="url"):
         load_campaigns(config)
+
+
+SERVED_TOML = """
+[[campaign]]
+slug = "served"
+name = "Served"
+goal = "100"
+milestones = ["10"]
+  [[campaign.source]]
+  kind = "manual"
+  name = "Cheques"
+  [[campaign.webhook]]
+  name = "Receiver"
+  url = "{url}"
+  secret = "{secret}"
+"""
+
+ADD_DONATION = """
+from decimal import Decimal
+from django.utils import timezone
+from fundboard.campaigns.models import Source
+from fundboard.ingest.services import ingest_donations
+from fundboard.providers.records import DonationRecord
+source = Source.objects.get(name="Cheques")
+ingest_donations(source.pk, [DonationRecord("c-1", "Eve", Decimal("12.00"), "USD",
+                                            timezone.now())])
+"""
+
+
+def test_serve_delivers_from_its_embedded_loop(fundboard_server, hook):
+    from fundboard.webhooks.signing import SIGNATURE_HEADER, verify
+
+    server = fundboard_server(SERVED_TOML.format(url=hook.url, secret=SECRET))
+    server.shell(ADD_DONATION)  # another process writes the deliveries, as a poller would
+    wait_for(lambda: len(hook.requests) >= 2, timeout=20)
+    donation, milestone = hook.requests
+    assert donation.json["data"]["name"] == "Eve" and donation.json["data"]["amount"] == "12.00"
+    assert milestone.json["type"] == "milestone_reached"
+    assert milestone.json["data"]["milestone"] == "10.00"
+    assert all(verify(SECRET, r.headers[SIGNATURE_HEADER], r.body) for r in hook.requests)
+    assert SECRET not in server.log()
