@@ -95,3 +95,16 @@ def test_key_parameter_paths_and_field_names_are_configuration(sandbox_server):
         sandbox_server, fields={"fundraisers": {"raised": "goal"}}, methods=["fundraisers"]
     ).poll()
     assert {e.raised for e in swapped.entries} == {Decimal("500.00")}  # every goal is 500
+
+
+def test_an_upstream_error_message_is_quoted_short_and_on_one_line(sandbox_server):
+    hostile = "Evil\n\x1b[2J\u202e<b>" + "x" * 5000
+    httpx.post(
+        f"{sandbox_server.url}/_sandbox/p2p/faults",
+        json={"status_false_next": 1, "error": hostile},
+    )
+    with pytest.raises(BadData) as caught:
+        _client(sandbox_server).poll()
+    message = str(caught.value)
+    assert "Evil [2J<b>xxx" in message and len(message) < 300
+    assert not any(char in message for char in "\n\x1b\u202e")
