@@ -142,8 +142,14 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def _close_for_policy(self) -> None:
         self.closing = True
+        connection = self.connection
         await self._stop_feed()  # nothing more is sent after the close frame
         await self.close(code=limits.CLOSE_POLICY_VIOLATION)
+        # A flooding client neither reads our close frame nor answers it, and the server
+        # would go on reading (and dropping) what it sends until a ping times out: the
+        # connection is dropped after a moment, as autobahn does on daphne.
+        if connection is not None:
+            asyncio.get_running_loop().call_later(limits.CLOSE_GRACE_SECONDS, connection.abort)
 
     async def disconnect(self, code) -> None:
         await self._stop_feed()

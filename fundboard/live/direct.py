@@ -194,4 +194,5 @@ class DaphneWriter(DirectWriter):
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
     def abort(self) -> None:
-        self._transport.abortConnection()
+        if self._transport.connected:
+            self._transport.abortConnection()

@@ -6,8 +6,9 @@ other use is bounded here, on both servers (daphne and uvicorn):
 
 - inbound messages: at most MAX_MESSAGE_BYTES each (the server closes with 1009 beyond), at a
   sustained MESSAGE_RATE per second with bursts of MESSAGE_BURST (beyond: closed with 1008,
-  policy violation); on daphne, which queues whatever the client sends for the application
-  without limit, a client more than MAX_INBOUND_BACKLOG messages ahead of it is closed too;
+  policy violation; its connection dropped CLOSE_GRACE_SECONDS later); on daphne, which
+  queues whatever the client sends for the application without limit, a client more than
+  MAX_INBOUND_BACKLOG messages ahead of it is closed too;
 - outbound data: the kernel keeps at most about twice SEND_BUFFER_BYTES of a socket's frames
   (Linux doubles the requested size for its bookkeeping), and a viewer whose unsent bytes
   (kernel queue plus the server's own buffer) pass MAX_UNSENT_BYTES is cut: it stopped
@@ -43,6 +44,7 @@ MAX_UNSENT_BYTES = 96 * 1024
 SWEEP_SECONDS = 0.5  # how often every socket's unsent bytes are looked at
 
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_GRACE_SECONDS = 1.0  # after closing a flooding client, its connection is dropped
 
 
 class TokenBucket:
