@@ -75,10 +75,11 @@ class LineSplitter:
             text, self._trailing_cr = "\r" + text, False
         if text.endswith("\r"):
             text, self._trailing_cr = text[:-1], True
-        if not _NEWLINE.search(text):
+        # LF alone is what servers send; CR and CRLF take the slower split.
+        lines = _NEWLINE.split(text) if "\r" in text else text.split("\n")
+        if len(lines) == 1:
             self._keep(text)
             return []
-        lines = _NEWLINE.split(text)
         lines[0] = "".join(self._pieces) + lines[0]
         self._pieces, self._size = [], 0
         self._keep(lines.pop())
