@@ -159,6 +159,19 @@ def test_test_donations_are_not_announced(campaign, source, hook):
     assert not endpoint.deliveries.exists()
 
 
+def test_an_endpoint_deleted_by_another_process_does_not_cost_the_others_their_events(
+    campaign, source, hook
+):
+    gone = endpoint_for(campaign, hook, name="Gone")
+    kept = endpoint_for(campaign, hook, name="Kept")
+    ingest_donations(source.pk, [record("1.00")])  # this process now knows both endpoints
+    with connection.cursor() as cursor:  # another process deletes one: no signal here
+        cursor.execute("DELETE FROM webhooks_webhookdelivery WHERE endpoint_id = %s", [gone.pk])
+        cursor.execute("DELETE FROM webhooks_webhookendpoint WHERE id = %s", [gone.pk])
+    ingest_donations(source.pk, [record("2.00")])
+    assert [json.loads(d.body)["data"]["amount"] for d in pending(kept)] == ["1.00", "2.00"]
+
+
 # --- retries ----------------------------------------------------------------------------------
 
 

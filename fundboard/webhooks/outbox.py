@@ -14,6 +14,7 @@ and a later id can commit first.)
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from fundboard.campaigns.models import Campaign
 from .models import EventType, WebhookDelivery, WebhookEndpoint
 from .payloads import encode_body, event_document
 
-__all__ = ["Event", "enqueue", "redeliver", "subscribed_endpoints", "kick"]
+__all__ = [
+    "Event",
+    "enqueue",
+    "redeliver",
+    "subscribed_endpoints",
+    "forget_endpoints",
+    "kick",
+]
 
 log = logging.getLogger("fundboard.webhooks")
 
@@ -44,10 +52,33 @@ class Event:
     quiet_for_discord: bool = False
 
 
+# Which endpoints a campaign has, asked after every ingest commit: remembered per process
+# for a second, so a campaign without webhooks costs ingest no query per commit (the stream
+# path commits once per donation). An endpoint created, changed or deleted in another
+# process is seen within that second; in this process at once (forget_endpoints).
+ENDPOINTS_CACHE_SECONDS = 1.0
+_endpoints_cache: dict[int, tuple[float, list[WebhookEndpoint]]] = {}
+
+
+def _enabled_endpoints(campaign_id: int) -> list[WebhookEndpoint]:
+    now = time.monotonic()
+    cached = _endpoints_cache.get(campaign_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    endpoints = list(
+        WebhookEndpoint.objects.filter(campaign_id=campaign_id, enabled=True).order_by("pk")
+    )
+    _endpoints_cache[campaign_id] = (now + ENDPOINTS_CACHE_SECONDS, endpoints)
+    return endpoints
+
+
+def forget_endpoints(campaign_id: int) -> None:
+    _endpoints_cache.pop(campaign_id, None)
+
+
 def subscribed_endpoints(campaign_id: int, events: Iterable[str]) -> list[WebhookEndpoint]:
     wanted = set(events)
-    endpoints = WebhookEndpoint.objects.filter(campaign_id=campaign_id, enabled=True)
-    return [e for e in endpoints if wanted & set(e.events or [])]
+    return [e for e in _enabled_endpoints(campaign_id) if wanted & set(e.events or [])]
 
 
 def enqueue(
@@ -96,7 +127,8 @@ def _append(endpoint_id: int, rows: list[WebhookDelivery]) -> list[WebhookDelive
     The endpoint's row lock serialises enqueuers on PostgreSQL; SQLite's IMMEDIATE
     transactions serialise every writer already.
     """
-    WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).values("pk").first()
+    if not WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).exists():
+        return []  # deleted since it was looked up: nothing to deliver to
     last = WebhookDelivery.objects.filter(endpoint_id=endpoint_id).aggregate(last=Max("sequence"))
     start = (last["last"] or 0) + 1
     for offset, row in enumerate(rows):

@@ -12,14 +12,14 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from fundboard.ingest import signals
 
 from . import milestones
 from .models import EventType, WebhookEndpoint
-from .outbox import Event, enqueue, subscribed_endpoints
+from .outbox import Event, enqueue, forget_endpoints, subscribed_endpoints
 from .payloads import donation_data, removal_data
 
 __all__ = ["connect"]
@@ -77,9 +77,14 @@ def _campaign_changed(sender, campaign, version, **kwargs):
 
 
 def _endpoint_saved(sender, instance, created, raw=False, **kwargs):
+    forget_endpoints(instance.campaign_id)
     # The campaign's milestone state starts now: earlier milestones are not this endpoint's.
     if created and not raw:
         milestones.ensure_state(instance.campaign_id)
+
+
+def _endpoint_deleted(sender, instance, **kwargs):
+    forget_endpoints(instance.campaign_id)
 
 
 def connect() -> None:
@@ -87,3 +92,6 @@ def connect() -> None:
     signals.donations_removed.connect(_donations_removed, dispatch_uid="webhooks.donations_removed")
     signals.campaign_changed.connect(_campaign_changed, dispatch_uid="webhooks.campaign_changed")
     post_save.connect(_endpoint_saved, sender=WebhookEndpoint, dispatch_uid="webhooks.endpoint")
+    post_delete.connect(
+        _endpoint_deleted, sender=WebhookEndpoint, dispatch_uid="webhooks.endpoint_deleted"
+    )
