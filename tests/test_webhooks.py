@@ -396,6 +396,9 @@ def test_an_endpoint_failing_for_a_day_is_given_up_and_disabled(campaign, source
     assert first.attempts == rounds > 10  # backoff, not a retry a minute
     assert "failed since" in endpoint.disabled_reason and "HTTP 500" in endpoint.disabled_reason
     assert "webhook endpoint disabled" in caplog.text
+    # Signed with the wall clock, not the schedule's: a day "later" still verifies now.
+    last = hook.requests[-1]
+    assert verify(SECRET, last.headers[SIGNATURE_HEADER], last.body)
     # The second delivery is kept, pending, for when staff enable the endpoint again.
     assert [d.attempts for d in pending(endpoint)] == [0]
     assert deliver_due(clock=clock) == 0

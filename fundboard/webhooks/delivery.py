@@ -245,7 +245,7 @@ def _attempt(client, delivery: WebhookDelivery, clock: Clock, policy: DeliveryPo
         attempts=delivery.attempts + 1, last_attempt_at=started
     )
     delivery.attempts += 1
-    result = send(client, delivery, started, policy)
+    result = send(client, delivery, policy)
     if result.ok:
         _succeeded(delivery, result, clock())
     else:
@@ -253,15 +253,17 @@ def _attempt(client, delivery: WebhookDelivery, clock: Clock, policy: DeliveryPo
     return result.ok
 
 
-def send(client, delivery: WebhookDelivery, now: datetime, policy: DeliveryPolicy):
-    """POST the delivery's body, signed at `now`; the outcome (never raises)."""
+def send(client, delivery: WebhookDelivery, policy: DeliveryPolicy) -> AttemptResult:
+    """POST the delivery's body, signed now; the outcome (never raises)."""
     endpoint = delivery.endpoint
     if not host_allowed(endpoint.url):
         return AttemptResult(False, error="host not in FUNDBOARD_WEBHOOK_HOSTS")
     body = delivery.body.encode("utf-8")
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: signature_header(endpoint.secret, int(now.timestamp()), body),
+        # Signed with the wall clock, whatever drives the schedule: receivers compare it
+        # with theirs (the replay window).
+        SIGNATURE_HEADER: signature_header(endpoint.secret, int(time.time()), body),
         "Fundboard-Delivery": str(delivery.event_id),
         "Fundboard-Event": delivery.event,
     }
