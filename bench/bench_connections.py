@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -78,24 +79,24 @@ class Sampler(threading.Thread):
             self.samples.append(pg_connections(self.database))
 
 
-async def load(url: str, requests: int, rate: float, concurrency: int) -> tuple[list, int]:
+async def load(url: str, requests: int, rate: float, concurrency: int) -> tuple[list, Counter]:
     """Request i starts at i / rate seconds (or as soon as a slot frees up)."""
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()  # failures by status code or exception
     slots = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
 
         async def one(path: str) -> None:
-            nonlocal errors
             try:
                 began = time.perf_counter()
                 response = await client.get(path)
                 latencies.append(time.perf_counter() - began)
-                errors += response.status_code != 200
-            except httpx.HTTPError:
-                errors += 1
+                if response.status_code != 200:
+                    errors[str(response.status_code)] += 1
+            except httpx.HTTPError as error:
+                errors[type(error).__name__] += 1
             finally:
                 slots.release()
 
@@ -156,8 +157,9 @@ def main() -> None:
 
     quantiles = statistics.quantiles(latencies, n=100)
     print(f"server {args.server}, pool size {args.pool_size}, concurrency {args.concurrency}")
+    failed = sum(errors.values())
     print(
-        f"requests {args.requests} ({errors} failed) in {elapsed:.1f} s: "
+        f"requests {args.requests} ({failed} failed {dict(errors)}) in {elapsed:.1f} s: "
         f"{args.requests / elapsed:.0f}/s (target {args.rate:.0f}/s)"
     )
     print(f"latency p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms")
