@@ -198,6 +198,8 @@ def test_totals_top_donors_and_test_donation(sandbox_server):
         ({"fail_next": 1, "status": 500}, UpstreamUnavailable),
         ({"fail_next": 1, "status": 503}, UpstreamUnavailable),
         ({"malformed_json_next": 1}, BadData),
+        ({"deep_json_next": 1}, BadData),  # not a RecursionError
+        ({"huge_reply_next": 1}, BadData),  # refused past 4 MB, never held whole
     ],
 )
 def test_http_failures_become_typed_errors(sandbox_server, fault, error):
@@ -205,6 +207,7 @@ def test_http_failures_become_typed_errors(sandbox_server, fault, error):
     with pytest.raises(error) as raised:
         run(collect_pages(sandbox_server.url))
     assert ADVANCED_KEY not in str(raised.value)
+    assert len(str(raised.value)) < 300
 
 
 def test_limited_key_cannot_list_and_429_carries_retry_after(sandbox_server):

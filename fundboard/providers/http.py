@@ -26,6 +26,7 @@ from .errors import AuthError, BadData, PermissionDenied, RateLimited, UpstreamU
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "REPLY_MAX_BYTES",
     "HTTPStatusError",
     "NOT_MODIFIED",
     "ConditionalGetter",
@@ -94,11 +95,22 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _error_detail(response: httpx.Response) -> str:
+def read_body(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The body of a streamed response, refused once it passes `limit` bytes: a hostile or
+    broken host cannot make us hold more (httpx alone reads any length into memory)."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise BadData(f"{what}: the reply is larger than {limit} bytes")
+    return bytes(body)
+
+
+def _error_detail(content: bytes) -> str:
     """A short description of an error body (JSON error fields only), bounded and on one
     line: it is quoted on the source's health, and the host may be anyone's."""
     try:
-        body = bounded_json.loads(response.content, max_bytes=ERROR_BODY_MAX_BYTES)
+        body = bounded_json.loads(content, max_bytes=ERROR_BODY_MAX_BYTES)
     except bounded_json.JSONRejected:
         return ""
     if isinstance(body, dict):
@@ -108,12 +120,13 @@ def _error_detail(response: httpx.Response) -> str:
     return ""
 
 
-def raise_for_status(response: httpx.Response, what: str) -> None:
-    """Map an HTTP error status to the typed provider errors (never quoting the URL)."""
+def raise_for_status(response: httpx.Response, what: str, content: bytes | None = None) -> None:
+    """Map an HTTP error status to the typed provider errors (never quoting the URL).
+    `content` is the body when the response was streamed (read by `read_body`)."""
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
+    detail = _error_detail(response.content if content is None else content)
     message = f"{what}: HTTP {status}" + (f" ({detail})" if detail else "")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 401:
@@ -161,7 +174,8 @@ class ConditionalGetter:
         if self.conditional and modified:
             headers["If-Modified-Since"] = modified
         try:
-            response = self.client.get(url, params=params, headers=headers)
+            with self.client.stream("GET", url, params=params, headers=headers) as response:
+                content = read_body(response, REPLY_MAX_BYTES, what)
         except httpx.TimeoutException:
             raise UpstreamUnavailable(f"{what}: timed out") from None
         except httpx.HTTPError as error:
@@ -171,11 +185,11 @@ class ConditionalGetter:
             self.not_modified += 1
             self._keep(key, etag, modified)
             return NOT_MODIFIED
-        raise_for_status(response, what)
+        raise_for_status(response, what, content)
         self.fresh += 1
         self._keep(key, response.headers.get("ETag"), response.headers.get("Last-Modified"))
         try:
-            return bounded_json.loads(response.content, max_bytes=REPLY_MAX_BYTES)
+            return bounded_json.loads(content, max_bytes=REPLY_MAX_BYTES)
         except bounded_json.JSONRejected as error:
             raise BadData(f"{what}: the reply is not valid JSON ({error})") from None
 

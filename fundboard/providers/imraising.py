@@ -15,6 +15,7 @@ The API key only ever travels in the documented `authorization` header, never in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from .errors import (
     RateLimited,
     UpstreamUnavailable,
 )
+from .http import read_body
 from .records import DonationRecord, RemovalRecord, TotalsRecord
 
 __all__ = [
@@ -67,6 +69,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 EVENT_MAX_BYTES = 256 * 1024
 # A listing page of 100 donations with 300-character messages is ~60 KB.
 REPLY_MAX_BYTES = 4 * 1024 * 1024
+# However slowly a host trickles a reply, a REST call ends after this long.
+REQUEST_MAX_SECONDS = 60.0
 # An error body is `{"name", "message"}`; anything longer is not read as one.
 ERROR_BODY_MAX_BYTES = 16 * 1024
 
@@ -184,19 +188,31 @@ def error_for_response(response: httpx.Response, content: bytes | None = None) -
     return ProviderError(text)
 
 
-def _json(response: httpx.Response) -> object:
+async def _read_body(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The body of a streamed response, refused past `limit` bytes (see http.read_body)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise BadData(f"{what}: the reply is larger than {limit} bytes")
+    return bytes(body)
+
+
+def _json(reply: tuple[httpx.Response, bytes]) -> object:
+    response, content = reply
     if response.status_code >= 300:
-        raise error_for_response(response)
+        raise error_for_response(response, content)
     try:
-        return bounded_json.loads(response.content, max_bytes=REPLY_MAX_BYTES)
+        return bounded_json.loads(content, max_bytes=REPLY_MAX_BYTES)
     except bounded_json.JSONRejected as error:
         raise BadData(f"{response.request.url.path}: reply rejected ({error})") from None
 
 
-def _list(response: httpx.Response) -> list:
-    body = _json(response)
+def _list(reply: tuple[httpx.Response, bytes]) -> list:
+    body = _json(reply)
     if not isinstance(body, list):
-        raise BadData(f"{response.request.url.path}: expected a list, got {type(body).__name__}")
+        path = reply[0].request.url.path
+        raise BadData(f"{path}: expected a list, got {type(body).__name__}")
     return body
 
 
@@ -255,9 +271,18 @@ class ImRaisingClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+    async def _request(self, method: str, path: str, **kwargs) -> tuple[httpx.Response, bytes]:
+        """The response and its body, read within REPLY_MAX_BYTES and REQUEST_MAX_SECONDS."""
         try:
-            return await self._http.request(method, path, **kwargs)
+            async with (
+                asyncio.timeout(REQUEST_MAX_SECONDS),
+                self._http.stream(method, path, **kwargs) as response,
+            ):
+                return response, await _read_body(response, REPLY_MAX_BYTES, path)
+        except TimeoutError:
+            raise UpstreamUnavailable(
+                f"{path}: took longer than {REQUEST_MAX_SECONDS:g} s"
+            ) from None
         except httpx.TimeoutException as error:
             raise UpstreamUnavailable(f"{path}: timed out ({type(error).__name__})") from None
         except httpx.TransportError as error:
@@ -325,11 +350,11 @@ class ImRaisingClient:
 
     async def send_test_donation(self, amount: Decimal | float, message: str = "") -> None:
         """Broadcast a test donation (currency XTS) to every listener; upstream stores nothing."""
-        response = await self._request(
+        response, content = await self._request(
             "POST", "/api/v1/donations", json=_test_donation_body(amount, message)
         )
         if response.status_code >= 300:
-            raise error_for_response(response)
+            raise error_for_response(response, content)
 
 
 def _test_donation_body(amount: Decimal | float, message: str) -> dict:
@@ -345,15 +370,17 @@ def send_test_donation(
     """Synchronous: POST the documented test donation. Raises the typed provider errors."""
     url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/api/v1/donations"
     try:
-        response = httpx.post(
+        with httpx.stream(
+            "POST",
             url,
             headers=auth_headers(api_key),
             json=_test_donation_body(amount, message),
             timeout=DEFAULT_TIMEOUT,
-        )
+        ) as response:
+            content = read_body(response, ERROR_BODY_MAX_BYTES, "/api/v1/donations")
     except httpx.TimeoutException:
         raise UpstreamUnavailable("/api/v1/donations: timed out") from None
     except httpx.TransportError as error:
         raise UpstreamUnavailable(f"/api/v1/donations: {type(error).__name__}") from None
     if response.status_code >= 300:
-        raise error_for_response(response)
+        raise error_for_response(response, content)

@@ -39,7 +39,8 @@ Control endpoints (a contract other tests and the demo rely on):
 - `POST /_sandbox/imraising/faults`: `drop_streams`, `hang_streams`, `trickle_seconds` (open
   streams hold their events and send one byte of a never-finished comment line every that
   many seconds; 0 ends it), `fail_next` + `status` + `name`, `malformed_json_next`,
-  `deep_json_next` (a reply of 100,000 `[`), `heartbeat_seconds`, `retry_ms`, `send_ids`,
+  `deep_json_next` (a reply of 100,000 `[`), `huge_reply_next` (a valid empty list padded
+  to 16 MB), `heartbeat_seconds`, `retry_ms`, `send_ids`,
   `bom`, `clear`.
 - `GET /_sandbox/imraising/state`: `{"open_streams", "requests" (last 500 /api/v1 calls),
   "donations"}`.
@@ -81,6 +82,7 @@ CLOSE = object()  # queued to a stream: end the response now
 WAKE = object()  # queued to a stream: look at the faults again (a trickle starts at once)
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 DEEP_JSON = "[" * 100_000
+HUGE_JSON = "[" + " " * (16 * 1024 * 1024) + "]"  # valid, empty, 16 MB
 
 
 class ApiError(Exception):
@@ -135,6 +137,7 @@ class Faults:
     fail_name: str = "ServiceUnavailable"
     malformed_json_next: int = 0
     deep_json_next: int = 0
+    huge_reply_next: int = 0
     trickle_seconds: float = 0.0
     heartbeat_seconds: float = 15.0
     retry_ms: int = 10000
@@ -359,6 +362,9 @@ def _json_reply(state: ImRaisingState, body: object) -> Response:
     if state.faults.deep_json_next > 0:
         state.faults.deep_json_next -= 1
         return Response(DEEP_JSON, media_type="application/json", headers=_CORS)
+    if state.faults.huge_reply_next > 0:
+        state.faults.huge_reply_next -= 1
+        return Response(HUGE_JSON, media_type="application/json", headers=_CORS)
     return _JSON(body, headers=_CORS)
 
 
@@ -643,6 +649,8 @@ def _apply_faults(state: ImRaisingState, body: dict) -> None:
         faults.malformed_json_next = int(body["malformed_json_next"])
     if "deep_json_next" in body:
         faults.deep_json_next = int(body["deep_json_next"])
+    if "huge_reply_next" in body:
+        faults.huge_reply_next = int(body["huge_reply_next"])
     for name, cast in (
         ("trickle_seconds", float),
         ("heartbeat_seconds", float),
