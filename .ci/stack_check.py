@@ -2,11 +2,12 @@
 the proxy. Run by .ci/compose-check after `up -d`; prints one line per check and a summary,
 and exits 1 if any check failed.
 
-    .venv/bin/python .ci/stack_check.py --project fbci --port 18080 --sandbox-port 18100
+    .venv/bin/python .ci/stack_check.py --project P --port 18080 --sandbox-port 18100 \
+        --services postgres,redis,migrate,web,worker,beat,stream,proxy,sandbox,demo-campaigns
 
 Checks, in order: every service healthy (one-shot services exited 0); /healthz and /readyz;
-the demo campaign's three platform sources ok; a websocket gets the snapshot, then the
-`donation` event of a donation posted to the sandbox; login POSTs are rate-limited by the
+the demo campaign's three platform sources ok; a websocket gets the snapshot (one without
+Origin too), then the `donation` event of a donation posted to the sandbox; login POSTs are rate-limited by the
 proxy; a request loop sees no failed request while one web replica is killed and while it
 is started again; and every service is healthy at the end.
 """
@@ -120,6 +121,11 @@ async def check_websocket(base: str, sandbox: str, slug: str, timeout: float) ->
     """Snapshot first, then the `donation` event of a donation we post to the sandbox."""
     ws_url = base.replace("http://", "ws://") + f"/ws/campaigns/{slug}"
     nickname = f"CI {uuid.uuid4().hex[:8]}"
+    # A client without Origin (a bot, an overlay plugin) is served the public data too.
+    async with connect(ws_url, open_timeout=10) as bare:
+        first = json.loads(await asyncio.wait_for(bare.recv(), 10))
+        if first.get("type") != "snapshot":
+            raise CheckFailed(f"without Origin: first message is {first.get('type')!r}")
     # The Origin a browser on the proxy's own pages sends.
     async with connect(ws_url, origin=base, open_timeout=10) as socket:
         first = json.loads(await asyncio.wait_for(socket.recv(), 10))
@@ -140,8 +146,8 @@ async def check_websocket(base: str, sandbox: str, slug: str, timeout: float) ->
                 if message.get("type") == "donation" and message["data"]["name"] == nickname:
                     delay = time.monotonic() - posted_at
                     return (
-                        f"snapshot, then {nickname!r}'s donation event {delay:.2f} s after "
-                        f"the sandbox took it ({seen} messages meanwhile)"
+                        f"snapshot (with and without Origin), then {nickname!r}'s donation "
+                        f"event {delay:.2f} s after the sandbox took it ({seen} messages)"
                     )
 
 
