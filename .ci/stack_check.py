@@ -7,9 +7,9 @@ and exits 1 if any check failed.
 
 Checks, in order: every service healthy (one-shot services exited 0); /healthz and /readyz;
 the demo campaign's three platform sources ok; a websocket gets the snapshot (one without
-Origin too), then the `donation` event of a donation posted to the sandbox; login POSTs are rate-limited by the
-proxy; a request loop sees no failed request while one web replica is killed and while it
-is started again; and every service is healthy at the end.
+Origin too), then the `donation` event of a donation posted to the sandbox; login POSTs are
+rate-limited by the proxy; a request loop sees no failed request while one web replica is
+killed and while it is started again; and every service is healthy at the end.
 """
 
 from __future__ import annotations
