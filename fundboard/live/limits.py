@@ -22,6 +22,7 @@ import time
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "MAX_SENT_MESSAGE_BYTES",
     "MESSAGE_RATE",
     "MESSAGE_BURST",
     "MAX_INBOUND_BACKLOG",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 4096  # a resync request is 17 bytes
+# daphne (autobahn) checks one limit on whole messages in both directions: the largest
+# snapshot we send must fit under it (a full snapshot is tens of KB).
+MAX_SENT_MESSAGE_BYTES = 1024 * 1024
 MESSAGE_RATE = 2.0  # messages a second, sustained
 MESSAGE_BURST = 10
 MAX_INBOUND_BACKLOG = 64  # daphne only: messages received but not yet taken by the app

@@ -95,7 +95,10 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
         endpoints=[f"tcp:port={port}:interface={host}:backlog=1024"],
         signal_handlers=True,
         websocket_timeout=-1,  # overlays stay open for days
-        websocket_max_message_size=limits.MAX_MESSAGE_BYTES,
+        # autobahn applies the message limit to what it SENDS too (a snapshot is often over
+        # 4 KB), so inbound frames get the small bound and whole messages only a large one;
+        # the consumer then refuses any message over limits.MAX_MESSAGE_BYTES.
+        websocket_max_message_size=limits.MAX_SENT_MESSAGE_BYTES,
         websocket_max_frame_size=limits.MAX_MESSAGE_BYTES,
         ready_callable=ready,
         verbosity=0,
