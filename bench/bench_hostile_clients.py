@@ -284,11 +284,13 @@ def part_flood(bench: Bench, asgi_server: str, args) -> None:
 
 
 def send_queues(port: int) -> list[int]:
+    """Send-Q of every server-side socket of the port, in any state but LISTEN: a socket
+    closed the orderly way keeps its queue in FIN-WAIT until the client takes it."""
     out = subprocess.run(
-        ["ss", "-tnH", "state", "established", f"( sport = :{port} )"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return [int(line.split()[1]) for line in out.splitlines() if line.strip()]
+        ["ss", "-tanH", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    return [int(row[2]) for row in rows if row[0] != "LISTEN"]
 
 
 def part_mute(bench: Bench, asgi_server: str, args) -> None:

@@ -19,6 +19,7 @@ waits in the kernel and in the server, and `abort` drops the connection at once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import socket
@@ -40,6 +41,7 @@ _TWISTED_TCP = "twisted.internet.tcp"  # a plain TCP transport (not TLS, which w
 # Send-Q). Elsewhere the kernel's share is not counted (the server's own buffer still is).
 _OUTQ = termios.TIOCOUTQ if sys.platform.startswith("linux") else None
 _INT = b"\0\0\0\0"
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
 
 
 def kernel_unsent(fd: int) -> int:
@@ -152,6 +154,13 @@ class UvicornWriter(DirectWriter):
         return self._transport.get_write_buffer_size()
 
     def abort(self) -> None:
+        # asyncio's abort closes the socket the orderly way, and the kernel would keep the
+        # unsent bytes of an orphaned socket until the client takes them: a zero linger
+        # makes the close a reset that frees them at once (as Twisted's abort does).
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None and sock.fileno() >= 0:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
         self._transport.abort()
 
 
