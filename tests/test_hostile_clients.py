@@ -178,7 +178,5 @@ def test_a_viewer_that_never_reads_is_cut_before_its_send_queue_grows(
     with server.live_client("live") as newcomer:  # and the process serves newcomers
         newcomer.wait_for_total("600.00")
     assert send_queues and max(send_queues) <= 150 * 1024, max(send_queues or [0])
-    assert re.search(
-        r"viewer cut: not reading unsent_bytes=\d+ path=/ws/campaigns/live", server.log()
-    )
+    assert re.search(r"viewer cut: not reading unsent_bytes=\d+", server.log())
     mute.close()

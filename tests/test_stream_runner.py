@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from fundboard.sandbox.imraising import ADVANCED_KEY, LIMITED_KEY
 
@@ -201,7 +202,8 @@ def test_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
     fundboard_server, sandbox_server, asgi_server
 ):
     """A viewer that stops reading (a frozen tab, a phone in a tunnel) must not hold up the
-    others, and when it reads again it ends on the exact total, its events in order."""
+    others, and when it reads again it ends on the exact total, its events in order (or,
+    if it fell too far behind and was cut, after it reconnects)."""
     server = start(
         fundboard_server, sandbox_server, extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server}
     )
@@ -215,7 +217,14 @@ def test_a_stalled_viewer_delays_no_one_and_catches_up_on_the_total(
         reader.wait_for(lambda m: m["type"] == "donation" and m["data"]["name"] == "S299", 60)
         reader.wait_for_total("300.00")
         assert [m["data"]["name"] for m in reader.of_type("donation")] == names
-        stalled.wait_for_total("300.00", timeout=30)
+        try:
+            stalled.wait_for_total("300.00", timeout=30)
+        except ConnectionClosed:
+            # It fell past the bound of unsent bytes and was cut (fundboard/live/stalls.py);
+            # reconnecting, as the widgets' script does, gives the exact total.
+            assert "viewer cut: not reading" in server.log()
+            with server.live_client("live") as again:
+                again.wait_for_total("300.00")
     versions = [m["data"]["version"] for m in stalled.of_type("donation")]
     assert versions and versions == sorted(versions)
 

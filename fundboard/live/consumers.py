@@ -111,13 +111,15 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def _write(self) -> None:
         # Straight to the ASGI send: this runs once per socket per broadcast.
-        send, outbox = self.base_send, self.outbox
+        send, outbox, connection = self.base_send, self.outbox, self.connection
         while (text := await outbox.get()) is not None:
             outbox.sending = True  # the hub must not write past this message
             try:
                 await send({"type": "websocket.send", "text": text})
             finally:
                 outbox.sending = False
+            if connection is not None:
+                connection.written(len(text))  # a client too far behind is cut (limits.py)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The only request is `{"type": "resync"}`. Each message costs O(1) before it is

@@ -10,8 +10,9 @@ other use is bounded here, on both servers (daphne and uvicorn):
   queues whatever the client sends for the application without limit, a client more than
   MAX_INBOUND_BACKLOG messages ahead of it is closed too;
 - outbound data: the kernel keeps at most about twice SEND_BUFFER_BYTES of a socket's frames
-  (Linux doubles the requested size for its bookkeeping), and a viewer whose unsent bytes
-  (kernel queue plus the server's own buffer) pass MAX_UNSENT_BYTES is cut: it stopped
+  (Linux doubles the requested size for its bookkeeping; uvicorn only, see direct.py), and a
+  viewer whose unsent bytes (kernel queue plus the server's own buffer, looked at every
+  SWEEP_SECONDS and every CHECK_EVERY_BYTES sent) pass MAX_UNSENT_BYTES is cut: it stopped
   reading, or reads far slower than the campaign changes. Its page reconnects and starts
   again from a fresh snapshot.
 """
@@ -46,6 +47,7 @@ SEND_BUFFER_BYTES = 64 * 1024  # SO_SNDBUF asked for each websocket (the kernel 
 # holds at most ~64 KB more before its writer waits, and that viewer would sit there.
 MAX_UNSENT_BYTES = 96 * 1024
 SWEEP_SECONDS = 0.5  # how often every socket's unsent bytes are looked at
+CHECK_EVERY_BYTES = 32 * 1024  # ...and also each time this much more was sent to it
 
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_GRACE_SECONDS = 1.0  # after closing a flooding client, its connection is dropped

@@ -5,9 +5,10 @@ every frame sent to it waiting: first in the kernel's send buffer of its socket 
 grows to megabytes on its own: 2,000 such sockets held 776 MB within 15 s), then in the
 server's buffer. Each socket's kernel buffer is capped when it opens (limits.SEND_BUFFER_BYTES)
 and, every SWEEP_SECONDS, this sweep reads every watched socket's unsent bytes (one `ioctl`
-each) and drops the connection of any past MAX_UNSENT_BYTES. Looking from a timer instead of
-on every write keeps the broadcast path as it was; between two looks a socket can only grow
-by what the kernel cap and one sweep's worth of frames allow.
+each) and drops the connection of any past MAX_UNSENT_BYTES. The write paths also look once
+every CHECK_EVERY_BYTES they send to a socket (DirectWriter.written), which catches a burst
+between two sweeps at the cost of one `ioctl` per 32 KB; the sweep catches the sockets no
+longer written to (uvicorn's writer waits once its buffer is full).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ log = logging.getLogger("fundboard.live")
 class StallSweep:
     def __init__(self, max_unsent: int = limits.MAX_UNSENT_BYTES) -> None:
         self.max_unsent = max_unsent
-        self._connections: dict[DirectWriter, str] = {}  # connection -> path, for the log
+        self._connections: dict[DirectWriter, str] = {}  # connection -> its path
         self._task: asyncio.Task | None = None
 
     def watch(self, connection: DirectWriter, path: str) -> None:
@@ -51,12 +52,11 @@ class StallSweep:
         stalled = [
             (connection, unsent)
             for connection in self._connections
-            if (unsent := connection.unsent_bytes()) > self.max_unsent
+            if not connection.is_cut and (unsent := connection.unsent_bytes()) > self.max_unsent
         ]
         for connection, unsent in stalled:
-            path = self._connections.pop(connection, "")
-            log.info("viewer cut: not reading unsent_bytes=%d path=%s", unsent, path)
-            connection.abort()
+            self._connections.pop(connection, None)
+            connection.cut(unsent)
         return len(stalled)
 
 
