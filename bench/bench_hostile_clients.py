@@ -283,14 +283,16 @@ def part_flood(bench: Bench, asgi_server: str, args) -> None:
     )
 
 
-def send_queues(port: int) -> list[int]:
-    """Send-Q of every server-side socket of the port, in any state but LISTEN: a socket
-    closed the orderly way keeps its queue in FIN-WAIT until the client takes it."""
+def send_queues(port: int) -> tuple[int, list[int]]:
+    """Sockets of the port still connected, and the Send-Q of every server-side socket in any
+    state but LISTEN (one closed the orderly way keeps its queue in FIN-WAIT until the client
+    takes it)."""
     out = subprocess.run(
         ["ss", "-tanH", f"( sport = :{port} )"], capture_output=True, text=True, check=True
     ).stdout
     rows = [line.split() for line in out.splitlines() if line.strip()]
-    return [int(row[2]) for row in rows if row[0] != "LISTEN"]
+    connected = sum(1 for row in rows if row[0] == "ESTAB")
+    return connected, [int(row[2]) for row in rows if row[0] != "LISTEN"]
 
 
 def part_mute(bench: Bench, asgi_server: str, args) -> None:
@@ -312,15 +314,15 @@ def part_mute(bench: Bench, asgi_server: str, args) -> None:
         peak_total = peak_one = 0
         first_cut = all_cut = None
         while writer.is_alive() or time.monotonic() - started < args.mute_seconds + 3:
-            queues = send_queues(port)
+            connected, queues = send_queues(port)
             total, largest = sum(queues), max(queues, default=0)
             peak_total, peak_one = max(peak_total, total), max(peak_one, largest)
             elapsed = time.monotonic() - started
-            if len(queues) < len(sockets) and first_cut is None:
+            if connected < len(sockets) and first_cut is None:
                 first_cut = elapsed
-            if not queues and all_cut is None:
+            if not connected and all_cut is None:
                 all_cut = elapsed
-            print(f"  t={elapsed:5.1f}s open {len(queues):5d}  Send-Q total "
+            print(f"  t={elapsed:5.1f}s open {connected:5d}  Send-Q total "
                   f"{total / 2**20:7.1f} MB  largest {largest / 1024:6.1f} KB  "
                   f"RSS {rss_mb(pid):6.0f} MB", flush=True)  # fmt: skip
             time.sleep(1)
