@@ -186,6 +186,15 @@ AXES_LOCKOUT_TEMPLATE = "dashboard/locked_out.html"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Languages the public widgets are translated into (fundboard/widgets/locale/, .mo committed:
+# no gettext needed to run). Widget pages pick one per request from `?lang=` or `?locale=`.
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt-br", "Português (Brasil)"),
+]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -292,5 +301,9 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # Beat logs "Scheduler: Sending due task dispatch-due-polls" every second, and the
+        # worker a "succeeded" line per task: at INFO they bury everything else.
+        "celery.beat": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
