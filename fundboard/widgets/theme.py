@@ -77,6 +77,11 @@ LAYOUTS = ("horizontal", "vertical")  # the thermometer's bar: across, or a tube
 # The longest valid value is a locale tag (35); anything longer is not an option we know.
 MAX_VALUE_CHARS = 64
 MAX_MIN_AMOUNT = Decimal("1000000000")
+# Alert tiers (`tiers=100:gold:coin,500:red:chime:10`): amount:colour:sound:seconds, the
+# parts after the amount optional; at most MAX_TIERS, the whole value MAX_TIERS_CHARS long.
+MAX_TIERS = 5
+MAX_TIERS_CHARS = 160
+TIER_AMOUNT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
 CENTS = Decimal("0.01")
 TRUE_WORDS = {"1", "true", "yes", "on", "show"}
 FALSE_WORDS = {"0", "false", "no", "off", "hide"}
@@ -106,6 +111,8 @@ class WidgetOptions:
     volume: int = 50
     min_amount: str = "0"
     speed: int = 60  # ticker pixels per second
+    max_lag: float = 15.0  # alerts: the most seconds the overlay may fall behind
+    tiers: str = ""  # alerts: validated and normalised, see _tiers
 
     # --- what the page uses ----------------------------------------------------------------
 
@@ -125,6 +132,7 @@ class WidgetOptions:
         """What the script needs (json_script escapes it for the page)."""
         config = asdict(self)
         config["sound_url"] = SOUNDS[self.sound]
+        config["tiers"] = tier_list(self.tiers)
         return config
 
     def query_pairs(self, **changes) -> list[tuple[str, str]]:
@@ -213,6 +221,37 @@ def _locale(value: str | None) -> str:
     return value if len(value) <= 35 and LOCALE.match(value) else WidgetOptions.locale
 
 
+def _tiers(value: str | None) -> str:
+    """Alert tiers, normalised (`100:#eab308:coin:10`); any invalid part voids the option."""
+    if not value or len(value) > MAX_TIERS_CHARS:
+        return ""
+    tiers = []
+    for spec in value.split(",")[: MAX_TIERS + 1]:
+        amount, colour, sound, seconds = (spec.strip().split(":") + ["", "", ""])[:4]
+        if spec.count(":") > 3 or not TIER_AMOUNT.match(amount):
+            return ""
+        if (colour and not _colour(colour)) or (sound and sound not in SOUNDS):
+            return ""
+        duration = _float(seconds, 1.0, 120.0, 0.0) if seconds else 0.0
+        if seconds and not duration:
+            return ""
+        seconds = f"{duration:g}" if duration else ""
+        tiers.append(":".join([amount, _colour(colour), sound, seconds]))
+    return ",".join(tiers) if len(tiers) <= MAX_TIERS else ""
+
+
+def tier_list(tiers: str) -> list[dict]:
+    """The normalised `tiers` option as the alerts script reads it."""
+    result = []
+    for spec in filter(None, tiers.split(",")):
+        amount, colour, sound, seconds = spec.split(":")
+        result.append(
+            {"amount": amount, "colour": colour, "sound": sound or None,
+             "duration": float(seconds) if seconds else None}
+        )  # fmt: skip
+    return result
+
+
 def parse_options(query) -> WidgetOptions:
     """Validated options from a QueryDict (or any mapping of strings)."""
 
@@ -244,6 +283,8 @@ def parse_options(query) -> WidgetOptions:
         volume=_int(get("volume"), 0, 100, defaults.volume),
         min_amount=_amount(get("min")) if get("min") else "0",
         speed=_int(get("speed"), 10, 600, defaults.speed),
+        max_lag=_float(get("max_lag"), 5.0, 300.0, defaults.max_lag),
+        tiers=_tiers(query.get("tiers")),
     )
 
 
