@@ -55,16 +55,30 @@ NAMED_COLOURS = {
     "transparent": "transparent",
 }
 
-# Font stacks (family names the page may ask for); emoji fonts last so emoji names render.
-_EMOJI = '"Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", sans-serif'
+# Font stacks (family names the page may ask for). Each ends with a generic family, so the
+# browser's own text font draws whatever the named fonts lack; the emoji fonts come after it
+# and only for emoji: "Fundboard Emoji" (widgets.css) is the colour-emoji font limited by
+# `unicode-range` to emoji code points. A colour-emoji font has digit glyphs too (keycaps),
+# and listed before the generic family it drew "$ 1 3 , 0 2 6" where no listed font was
+# installed. "Fundboard Rounded" is a bundled font (static/fundboard/fonts/, OFL), so
+# `font=rounded` is rounded everywhere.
+_EMOJI = '"Fundboard Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"'
+
+
+def _stack(fonts: str, generic: str = "sans-serif") -> str:
+    return f"{fonts}, {generic}, {_EMOJI}"
+
+
 FONTS = {
-    "system": f'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial, {_EMOJI}',
-    "sans": f'"Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", {_EMOJI}',
-    "serif": 'Georgia, "Times New Roman", "Noto Serif", "DejaVu Serif", serif',
-    "mono": f'ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", {_EMOJI}',
-    "rounded": f'ui-rounded, "SF Pro Rounded", "Nunito", "Varela Round", {_EMOJI}',
-    "condensed": f'"Roboto Condensed", "Arial Narrow", "DejaVu Sans Condensed", {_EMOJI}',
-    "impact": f'Impact, Haettenschweiler, "Arial Black", "DejaVu Sans", {_EMOJI}',
+    "system": _stack('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial'),
+    "sans": _stack('"Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans"'),
+    "serif": _stack('Georgia, "Times New Roman", "Noto Serif", "DejaVu Serif"', "serif"),
+    "mono": _stack(
+        'ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono"', "monospace"
+    ),
+    "rounded": _stack('"Fundboard Rounded", ui-rounded, "SF Pro Rounded"'),
+    "condensed": _stack('"Roboto Condensed", "Arial Narrow", "DejaVu Sans Condensed"'),
+    "impact": _stack('Impact, Haettenschweiler, "Arial Black", "DejaVu Sans"'),
 }
 
 SOUNDS = {"none": "", "chime": "fundboard/sounds/chime.wav", "coin": "fundboard/sounds/coin.wav"}
@@ -74,6 +88,12 @@ LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[
 CURRENCY_DISPLAYS = ("symbol", "narrowSymbol", "code", "name")
 BOARDS = ("fundraisers", "teams")
 LAYOUTS = ("horizontal", "vertical")  # the thermometer's bar: across, or a tube standing up
+WIDTHS = ("normal", "full")  # full: no 60 rem cap, the widget spans the whole browser source
+# Languages with widget translations (fundboard/widgets/locale/); `lang=` picks one.
+LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][a-zA-Z]{2,4})?$")
+# A label override replaces one word or phrase; longer text is ignored, not cut.
+MAX_LABEL_CHARS = 40
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # The longest valid value is a locale tag (35); anything longer is not an option we know.
 MAX_VALUE_CHARS = 64
 MAX_MIN_AMOUNT = Decimal("1000000000")
@@ -113,6 +133,16 @@ class WidgetOptions:
     speed: int = 60  # ticker pixels per second
     max_lag: float = 15.0  # alerts: the most seconds the overlay may fall behind
     tiers: str = ""  # alerts: validated and normalised, see _tiers
+    width: str = "normal"
+    lang: str = ""  # "" means "from the locale"; see words.language_for
+    # Label overrides (words.LABEL_WORDS): "" keeps the translated word.
+    label_raised: str = ""
+    label_goal: str = ""
+    label_donations: str = ""
+    label_latest: str = ""
+    label_donated: str = ""
+    label_title: str = ""
+    label_stretch: str = ""
 
     # --- what the page uses ----------------------------------------------------------------
 
@@ -221,6 +251,19 @@ def _locale(value: str | None) -> str:
     return value if len(value) <= 35 and LOCALE.match(value) else WidgetOptions.locale
 
 
+def _language(value: str | None) -> str:
+    value = (value or "").strip()
+    return value.lower().replace("_", "-") if LANGUAGE.match(value) else ""
+
+
+def _label(value: str | None) -> str:
+    """A replacement word: plain text up to MAX_LABEL_CHARS, without control characters.
+
+    Templates escape it and the script sets it as textContent, so markup stays text."""
+    text = CONTROL_CHARS.sub("", value or "").strip()
+    return " ".join(text.split()) if len(text) <= MAX_LABEL_CHARS else ""
+
+
 def _tiers(value: str | None) -> str:
     """Alert tiers, normalised (`100:#eab308:coin:10`); any invalid part voids the option."""
     if not value or len(value) > MAX_TIERS_CHARS:
@@ -285,6 +328,15 @@ def parse_options(query) -> WidgetOptions:
         speed=_int(get("speed"), 10, 600, defaults.speed),
         max_lag=_float(get("max_lag"), 5.0, 300.0, defaults.max_lag),
         tiers=_tiers(query.get("tiers")),
+        width=_choice(get("width"), WIDTHS, defaults.width),
+        lang=_language(get("lang")),
+        label_raised=_label(get("label_raised")),
+        label_goal=_label(get("label_goal")),
+        label_donations=_label(get("label_donations")),
+        label_latest=_label(get("label_latest")),
+        label_donated=_label(get("label_donated")),
+        label_title=_label(get("label_title")),
+        label_stretch=_label(get("label_stretch")),
     )
 
 

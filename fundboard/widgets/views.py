@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
+from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
@@ -21,6 +22,7 @@ from fundboard.live.snapshot import build_snapshot
 from .framing import widget_csp
 from .money import format_money, money_parts, percent
 from .theme import FONTS, SOUNDS, WIDGETS, WidgetOptions, parse_options
+from .words import language_for, widget_words
 
 __all__ = ["campaign_index", "widget_page"]
 
@@ -148,7 +150,14 @@ def widget_page(request, slug: str, widget: str):
     }
     if options.sound != "none":
         context["config"]["sound_url"] = static(SOUNDS[options.sound])
-    response = render(request, f"widgets/{widget.replace('-', '_')}.html", context)
+    # The widget's words in the viewer's language, for this response only (no middleware:
+    # staff pages stay in English). The same dictionary goes to live.js in the config.
+    language = language_for(options.lang, options.locale)
+    with translation.override(language):
+        context["words"] = context["config"]["words"] = widget_words(widget, options)
+        context["config"]["language"] = language
+        response = render(request, f"widgets/{widget.replace('-', '_')}.html", context)
+    response["Content-Language"] = language
     return _with_widget_headers(response, campaign, request)
 
 
