@@ -52,7 +52,7 @@ def test_manual_donation_counts_edits_and_removal_push_live(organiser):
         assert response.json()["ok"] is True
         public.wait_for_total("40.00")
 
-        staff.post(f"/dashboard/spring/manual/{donation_id}/remove")
+        staff.post(f"/dashboard/spring/manual/{donation_id}/remove", {"confirm": "yes"})
         public.wait_for_total("0.00")
     assert server.snapshot("spring")["donation_count"] == 0
     actions = [a["action"] for a in staff.feed("spring")["actions"]]

@@ -4,6 +4,7 @@ transaction, so the audit trail and the change commit (or fail) together."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,6 +13,8 @@ from django.utils import timezone
 from fundboard.campaigns.models import Campaign, Source
 from fundboard.ingest import manual, moderation
 from fundboard.ingest.models import Donation
+from fundboard.ingest.services import commit_change
+from fundboard.sync import pending
 
 from .models import ActionKind, ModerationAction
 
@@ -26,7 +29,12 @@ __all__ = [
     "add_manual",
     "edit_manual",
     "remove_manual",
+    "restore_manual",
+    "UNDO_WINDOW",
+    "can_undo",
     "send_test_alert",
+    "change_campaign_settings",
+    "decide_pending_removal",
 ]
 
 
@@ -145,6 +153,68 @@ def remove_manual(user, donation: Donation) -> bool:
                 detail=_describe(removed),
             )
     return removed is not None
+
+
+# How long a removed manual donation can be put back with "Undo".
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+def can_undo(donation: Donation) -> bool:
+    return bool(
+        donation.removed
+        and donation.removed_at
+        and timezone.now() - donation.removed_at <= UNDO_WINDOW
+    )
+
+
+def restore_manual(user, donation: Donation) -> bool:
+    """Undo a removal made within UNDO_WINDOW; False if too late or not removed."""
+    if not can_undo(donation):
+        return False
+    with transaction.atomic():
+        restored = manual.restore_manual_donation(donation.pk)
+        if restored is not None:
+            record_action(
+                user,
+                donation.campaign_id,
+                ActionKind.MANUAL_RESTORE,
+                donation=restored,
+                detail=_describe(restored),
+            )
+    return restored is not None
+
+
+def change_campaign_settings(user, campaign: Campaign, wanted: dict) -> list[str]:
+    """Save the settings form: a new version announced to every open widget, audited.
+    Returns the names of the fields that changed."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        changed = [name for name, value in wanted.items() if getattr(locked, name) != value]
+        if not changed:
+            return []
+        for name in changed:
+            setattr(locked, name, wanted[name])
+        locked.save(update_fields=changed)
+        commit_change(locked)
+        record_action(user, locked, ActionKind.CAMPAIGN_SETTINGS, detail=", ".join(changed))
+    return changed
+
+
+def decide_pending_removal(user, removal, *, confirm: bool) -> int | None:
+    """Confirm (remove through the ingest layer) or dismiss a held mass removal.
+    The number removed (0 when dismissed); None if someone decided it already."""
+    with transaction.atomic():
+        if confirm:
+            removed = pending.confirm_pending(removal.pk, user.get_username())
+        else:
+            removed = 0 if pending.dismiss_pending(removal.pk, user.get_username()) else None
+        if removed is not None:
+            kind = ActionKind.REMOVAL_CONFIRMED if confirm else ActionKind.REMOVAL_DISMISSED
+            detail = f"{removal.count} donations, {removal.total} {removal.currency}"
+            record_action(
+                user, removal.source.campaign_id, kind, source=removal.source, detail=detail
+            )
+    return removed
 
 
 def send_test_alert(

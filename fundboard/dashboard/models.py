@@ -37,6 +37,10 @@ class ActionKind(models.TextChoices):
     TEST_ALERT = "test_alert", "Sent test alert"
     POLL_NOW = "poll_now", "Asked for a poll"
     RECONNECT = "reconnect", "Asked for a reconnect"
+    MANUAL_RESTORE = "manual_restore", "Restored manual donation"
+    CAMPAIGN_SETTINGS = "campaign_settings", "Changed campaign settings"
+    REMOVAL_CONFIRMED = "removal_confirmed", "Confirmed a mass removal"
+    REMOVAL_DISMISSED = "removal_dismissed", "Dismissed a mass removal"
 
 
 class ModerationAction(models.Model):

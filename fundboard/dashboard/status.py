@@ -23,8 +23,19 @@ def _iso(moment) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _last_heard(source: Source):
+    """When the source last told us anything: for a stream, its last event or heartbeat
+    (the runner saves it every few seconds); for the others, the last successful poll."""
+    heard = source.last_success_at
+    activity = getattr(source, "stream_activity", None)
+    if activity is not None and (heard is None or activity.last_activity_at > heard):
+        heard = activity.last_activity_at
+    return heard
+
+
 def _health(source: Source, now) -> dict:
-    lag = (now - source.last_success_at).total_seconds() if source.last_success_at else None
+    heard = _last_heard(source)
+    lag = max(0.0, (now - heard).total_seconds()) if heard else None
     return {
         "id": source.pk,
         "name": source.name,
@@ -35,6 +46,7 @@ def _health(source: Source, now) -> dict:
         "status": source.status,
         "status_label": source.get_status_display(),
         "last_success_at": _iso(source.last_success_at),
+        "last_heard_at": _iso(heard),
         "lag_seconds": round(lag, 1) if lag is not None else None,
         "last_error": source.last_error,
         "last_error_at": _iso(source.last_error_at),
@@ -55,7 +67,8 @@ def _health(source: Source, now) -> dict:
 
 def source_health(campaign: Campaign) -> list[dict]:
     now = timezone.now()
-    return [_health(source, now) for source in campaign.sources.order_by("name")]
+    sources = campaign.sources.select_related("stream_activity").order_by("name")
+    return [_health(source, now) for source in sources]
 
 
 def _feed_item(donation: Donation, campaign: Campaign) -> dict:

@@ -22,6 +22,16 @@ urlpatterns = [
     path("<slug:slug>/manual/", views.manual_donations, name="manual"),
     path("<slug:slug>/manual/<int:donation_id>/", views.edit_manual, name="manual-edit"),
     path("<slug:slug>/manual/<int:donation_id>/remove", views.remove_manual, name="manual-remove"),
+    path(
+        "<slug:slug>/manual/<int:donation_id>/restore", views.restore_manual, name="manual-restore"
+    ),
+    path("<slug:slug>/settings/", views.campaign_settings, name="settings"),
+    path("<slug:slug>/chart.json", views.chart_json, name="chart"),
+    path(
+        "<slug:slug>/removals/<int:removal_id>/decide",
+        views.decide_removal,
+        name="removal-decide",
+    ),
     path("<slug:slug>/test-alert", views.test_alert, name="test-alert"),
     path("<slug:slug>/embed/", views.embed_builder, name="embed"),
     path("<slug:slug>/export/", views.export, name="export"),

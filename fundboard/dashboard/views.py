@@ -23,12 +23,20 @@ from fundboard.ingest.models import Donation
 from fundboard.live.snapshot import build_snapshot
 from fundboard.ops.logging import redact
 from fundboard.providers.errors import ProviderError
+from fundboard.sync.models import PendingRemoval, PendingState
+from fundboard.widgets.money import format_money
 
-from . import actions, status
+from . import actions, chart, status
 from .access import can, staff_permission_required
 from .embeds import embed_options
 from .export import csv_chunks, export_filename
-from .forms import ExportForm, ManualDonationForm, ReviewSettingsForm, TestAlertForm
+from .forms import (
+    CampaignSettingsForm,
+    ExportForm,
+    ManualDonationForm,
+    ReviewSettingsForm,
+    TestAlertForm,
+)
 from .models import ActionKind
 
 log = logging.getLogger("fundboard.dashboard")
@@ -73,6 +81,8 @@ def campaign_dashboard(request, slug):
         ),
         "test_form": TestAlertForm(),
         "config": _page_config(campaign, allowed),
+        "pending_removals": _waiting_removals(campaign) if allowed["operate_sources"] else [],
+        "chart": _chart_context(campaign, "minute"),
         "imraising_sources": _imraising_test_sources(campaign) if allowed["test_alerts"] else [],
         "initial": {
             "feed": status.feed(campaign),
@@ -95,6 +105,8 @@ def _page_config(campaign: Campaign, allowed: dict) -> dict:
         "moderate": reverse("dashboard:moderate", args=[slug, 0]),
         "poll": reverse("dashboard:poll-now", args=[slug, 0]),
         "reconnect": reverse("dashboard:reconnect", args=[slug, 0]),
+        "chart": reverse("dashboard:chart", args=[slug]),
+        "currency": campaign.currency,
         "can": allowed,
     }
     if allowed["admin_sources"]:
@@ -119,6 +131,75 @@ def feed_json(request, slug):
 @staff_permission_required("dashboard.operate_sources")
 def health_json(request, slug):
     return JsonResponse({"sources": status.source_health(_campaign(slug))})
+
+
+def _chart_context(campaign: Campaign, scale: str) -> dict:
+    data = chart.chart_data(campaign, scale)
+    return {
+        **data,
+        "bars": chart.svg_bars(data),
+        "width": chart.WIDTH,
+        "height": chart.HEIGHT,
+    }
+
+
+@require_GET
+@staff_permission_required()
+def chart_json(request, slug):
+    """The chart's buckets; dashboard.js redraws the SVG from them after a change."""
+    scale = request.GET.get("scale", "minute")
+    if scale not in chart.SCALES:
+        scale = "minute"
+    return JsonResponse(chart.chart_data(_campaign(slug), scale))
+
+
+# --- campaign settings --------------------------------------------------------------------
+
+
+@staff_permission_required("campaigns.change_campaign")
+def campaign_settings(request, slug):
+    """Goal, milestones, window, currency, review and embedding, without the admin."""
+    campaign = _campaign(slug)
+    initial = CampaignSettingsForm.initial_for(campaign)
+    form = CampaignSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        wanted = {name: form.cleaned_data[name] for name in CampaignSettingsForm.FIELDS}
+        changed = actions.change_campaign_settings(request.user, campaign, wanted)
+        message = f"Saved: {', '.join(changed)}." if changed else "Nothing to change."
+        return _done(request, slug, message, to=reverse("dashboard:settings", args=[slug]))
+    return render(
+        request,
+        "dashboard/settings.html",
+        {"campaign": campaign, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- mass removals found by reconciliation ------------------------------------------------
+
+
+def _waiting_removals(campaign: Campaign) -> list[PendingRemoval]:
+    return list(
+        PendingRemoval.objects.filter(
+            source__campaign=campaign, state=PendingState.WAITING
+        ).select_related("source")
+    )
+
+
+@require_POST
+@staff_permission_required("dashboard.operate_sources", "ingest.change_donation")
+def decide_removal(request, slug, removal_id):
+    campaign = _campaign(slug)
+    removal = get_object_or_404(
+        PendingRemoval.objects.select_related("source"), pk=removal_id, source__campaign=campaign
+    )
+    confirm = request.POST.get("decision") == "confirm"
+    removed = actions.decide_pending_removal(request.user, removal, confirm=confirm)
+    if removed is None:
+        return _done(request, slug, "Someone decided this one already.", ok=False)
+    if confirm:
+        return _done(request, slug, f"Removed {removed} donations.")
+    return _done(request, slug, "Dismissed: the donations stay counted.")
 
 
 # --- moderation ---------------------------------------------------------------------------
@@ -221,12 +302,17 @@ def manual_donations(request, slug):
         donation = actions.add_manual(request.user, campaign, form.entry(), method)
         if _wants_json(request):
             return JsonResponse({"ok": True, "id": donation.pk})
-        messages.success(request, f"Added {donation.amount} {donation.currency}.")
+        messages.success(request, f"Added {format_money(donation.amount, donation.currency)}.")
         return HttpResponseRedirect(reverse("dashboard:manual", args=[slug]))
     return render(
         request,
         "dashboard/manual.html",
-        {"campaign": campaign, "form": form, "donations": _manual_donations(campaign)},
+        {
+            "campaign": campaign,
+            "form": form,
+            "donations": _manual_donations(campaign),
+            "undo": _undo_offer(request, campaign),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -271,17 +357,51 @@ def edit_manual(request, slug, donation_id):
     )
 
 
-@require_POST
+UNDO_SESSION_KEY = "fundboard_undo_removal"
+
+
 @staff_permission_required("dashboard.manage_manual_donations")
 def remove_manual(request, slug, donation_id):
-    donation = _manual_donation(_campaign(slug), donation_id)
+    """GET (or a POST without confirm=yes): the confirmation page. POST confirm=yes: remove,
+    and offer an Undo for UNDO_WINDOW."""
+    campaign = _campaign(slug)
+    donation = _manual_donation(campaign, donation_id)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "dashboard/manual_remove.html",
+            {"campaign": campaign, "donation": donation},
+            status=200 if request.method == "GET" else 400,
+        )
     removed = actions.remove_manual(request.user, donation)
+    if removed:
+        request.session[UNDO_SESSION_KEY] = donation.pk
     return _done(
         request,
         slug,
         "Donation removed." if removed else "It was already removed.",
         to=reverse("dashboard:manual", args=[slug]),
     )
+
+
+@require_POST
+@staff_permission_required("dashboard.manage_manual_donations")
+def restore_manual(request, slug, donation_id):
+    """Undo a removal (within UNDO_WINDOW): the donation counts again."""
+    donation = _manual_donation(_campaign(slug), donation_id)
+    restored = actions.restore_manual(request.user, donation)
+    request.session.pop(UNDO_SESSION_KEY, None)
+    message = "Removal undone: the donation counts again." if restored else "Too late to undo."
+    return _done(request, slug, message, ok=restored, to=reverse("dashboard:manual", args=[slug]))
+
+
+def _undo_offer(request, campaign: Campaign) -> Donation | None:
+    """The donation this user just removed, while it can still be put back."""
+    donation_id = request.session.get(UNDO_SESSION_KEY)
+    if donation_id is None:
+        return None
+    donation = Donation.objects.filter(pk=donation_id, campaign=campaign).first()
+    return donation if donation is not None and actions.can_undo(donation) else None
 
 
 # --- test alerts ----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ __all__ = [
     "add_manual_donation",
     "edit_manual_donation",
     "remove_manual_donation",
+    "restore_manual_donation",
     "send_test_donation",
 ]
 
@@ -132,6 +133,21 @@ def remove_manual_donation(donation_id: int) -> Donation | None:
         donation = _manual_donation(donation_id)
     outcome = remove_donations(donation.source_id, [donation.upstream_id])
     return outcome.removed[0] if outcome.removed else None
+
+
+def restore_manual_donation(donation_id: int) -> Donation | None:
+    """Undo a removal: the donation counts again (no new alert); None if it was not removed."""
+    with transaction.atomic():
+        donation = _manual_donation(donation_id)
+        if not donation.removed:
+            return None
+        donation.removed, donation.removed_at = False, None
+        donation.save(update_fields=["removed", "removed_at"])
+        commit_change(donation.campaign)
+    log.info(
+        "restored manual donation campaign=%s donation=%s", donation.campaign.slug, donation.pk
+    )
+    return donation
 
 
 def send_test_donation(

@@ -162,9 +162,11 @@ async def read_events(
     *,
     max_line: int = MAX_LINE,
     max_data: int = MAX_DATA,
+    on_line=None,
 ) -> AsyncIterator[Event]:
     """The events of an open SSE response; `StreamStalled` when no complete, non-empty line
-    came for `read_timeout` seconds (bytes alone do not count)."""
+    came for `read_timeout` seconds (bytes alone do not count). `on_line()`, if given, is
+    called for each such line (heartbeat comments included): the stream is alive."""
     check_content_type(response)
     response.encoding = "utf-8-sig"  # SSE is always UTF-8; a leading BOM is dropped
     lines, decoder = LineSplitter(max_line), EventDecoder(max_data)
@@ -183,6 +185,8 @@ async def read_events(
             for line in lines.feed(chunk):
                 if line:
                     deadline = loop.time() + read_timeout
+                    if on_line is not None:
+                        on_line()
                 event = decoder.decode(line)
                 if event is not None:
                     yield event

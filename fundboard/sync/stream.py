@@ -93,6 +93,7 @@ from fundboard.providers.imraising import (
     parse_removal,
 )
 
+from .pending import note_stream_activity, remove_or_hold
 from .sse import Event, StreamStalled, StreamTooLarge, read_events
 
 __all__ = [
@@ -111,6 +112,7 @@ RESTART_DELAY = 1.0  # seconds before keep_running restarts a task that died
 CENT = Decimal("0.01")
 MAX_BATCH = 500  # stream events written in one go when they pile up
 MAX_QUEUED_EVENTS = 5000  # the reader waits when the writer is this far behind
+ACTIVITY_SAVE_SECONDS = 5.0  # how stale the dashboard's "last spoke" may be
 LIMITED_KEY_NOTE = (
     "unchecked: the API key is Limited, so missed donations cannot be backfilled and totals "
     "cannot be reconciled (both need an Advanced key); live streaming works"
@@ -313,6 +315,7 @@ class StreamRunner:
         self.last_event_id = ""
         self.failures = 0
         self.connected = False
+        self.last_activity_at: datetime | None = None  # the stream's last line (see _spoke)
         self._rng = rng or random.Random()
         self._backfill_lock = asyncio.Lock()
 
@@ -441,12 +444,14 @@ class StreamRunner:
             log.info("stream open source=%s", self.source_id)
             said_something = asyncio.Event()
             backfill = asyncio.create_task(self._backfill_when_open(config, said_something))
+            activity = asyncio.create_task(self._save_activity_forever())
             try:
                 await self._read_events(response, settings.read_timeout, said_something)
             finally:
-                backfill.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await backfill
+                for task in (backfill, activity):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
         raise StreamEnded("the server ended the stream")
 
     async def _read_events(
@@ -461,7 +466,7 @@ class StreamRunner:
         queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_QUEUED_EVENTS)
         writer = asyncio.create_task(self._write_events(queue))
         try:
-            async for event in read_events(response, read_timeout):
+            async for event in read_events(response, read_timeout, on_line=self._spoke):
                 said_something.set()
                 parsed = self._parse(event)
                 while queue.full() and not writer.done():
@@ -477,6 +482,20 @@ class StreamRunner:
             await self._finish_writing(queue, writer)
             raise
         await self._finish_writing(queue, writer)
+
+    def _spoke(self) -> None:
+        self.last_activity_at = timezone.now()
+
+    async def _save_activity_forever(self) -> None:
+        """The dashboard's stream lag: when the stream last spoke, saved at most every
+        ACTIVITY_SAVE_SECONDS (one small write, not one per event or heartbeat)."""
+        saved = None
+        while True:
+            await asyncio.sleep(ACTIVITY_SAVE_SECONDS)
+            spoke = self.last_activity_at
+            if spoke is not None and spoke != saved:
+                await db(note_stream_activity, self.source_id, spoke)
+                saved = spoke
 
     @staticmethod
     async def _finish_writing(queue: asyncio.Queue, writer: asyncio.Task) -> None:
@@ -654,13 +673,13 @@ class StreamRunner:
         if not missing or sum(missing.values()) != excess:
             return False
         log.warning(
-            "source=%s removing %s donation(s) upstream no longer lists (missed deletes): %s",
+            "source=%s %s donation(s) upstream no longer lists (missed deletes): %s",
             self.source_id,
             len(missing),
             ", ".join(sorted(missing))[:300],
         )
-        await db(remove_donations, self.source_id, list(missing))
-        return True
+        # A few are removed at once; a mass removal waits for staff (fundboard.sync.pending).
+        return await db(remove_or_hold, self.source_id, missing)
 
     async def _drift(self, config: SourceConfig) -> str:
         window = (config.starts_at, config.ends_at)

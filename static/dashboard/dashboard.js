@@ -25,6 +25,24 @@
     if (value < 5400) return Math.round(value / 60) + " min";
     return Math.round(value / 3600) + " h";
   }
+  // Amounts as "$1,234.50" in the campaign's (or the donation's) currency.
+  var formatters = {};
+  function money(amount, currency) {
+    currency = currency || config.currency;
+    if (!formatters[currency]) {
+      try {
+        formatters[currency] = new Intl.NumberFormat("en-US", {style: "currency", currency: currency});
+      } catch (e) {  // not an ISO code (the test currency XTS is one): plain number and code
+        formatters[currency] = {format: function (n) { return n.toFixed(2) + " " + currency; }};
+      }
+    }
+    return formatters[currency].format(Number(amount));
+  }
+  // "Next poll" is never in the past: a poll that is due shows as such.
+  function nextPoll(iso) {
+    if (!iso) return "—";
+    return new Date(iso) <= new Date() ? "due now" : clock(iso);
+  }
   function say(text, ok) {
     var line = document.getElementById("status-line");
     line.textContent = text;
@@ -49,8 +67,10 @@
   function withId(template, id) { return template.replace(/\/0(\/|$)/, "/" + id + "$1"); }
 
   // --- the feed ------------------------------------------------------------------------
-  function button(label, action, id) {
-    var b = el("button", {type: "button", "data-action": action, "data-id": id}, label);
+  function button(label, action, item) {
+    var id = item.id;
+    var what = label + ": " + money(item.amount, item.currency) + " from " + (item.name || "(no name)");
+    var b = el("button", {type: "button", "data-action": action, "data-id": id, "aria-label": what}, label);
     b.addEventListener("click", function () {
       b.disabled = true;
       post(withId(config.moderate, id), {action: action}).then(function () { b.disabled = false; });
@@ -80,7 +100,7 @@
     }
     who.appendChild(el("div", {"class": "muted"}, item.source));
     row.appendChild(who);
-    row.appendChild(el("td", {"class": "amount"}, item.amount + " " + item.currency));
+    row.appendChild(el("td", {"class": "amount"}, money(item.amount, item.currency)));
     var message = el("td", {"class": "message"});
     message.appendChild(el("bdi", {}, item.message));
     if (item.message && !item.message_public) message.appendChild(el("small", {"class": "public-name"}, " (not public)"));
@@ -89,9 +109,9 @@
     if (can.moderate) {
       var tools = el("td", {"class": "tools"});
       if (!item.removed) {
-        if (item.name) tools.appendChild(item.name_hidden ? button("Restore name", "restore_name", item.id) : button("Hide name", "hide_name", item.id));
-        if (item.message) tools.appendChild(item.message_hidden ? button("Restore message", "restore_message", item.id) : button("Hide message", "hide_message", item.id));
-        if (item.held) tools.appendChild(button("Approve", "approve", item.id));
+        if (item.name) tools.appendChild(item.name_hidden ? button("Restore name", "restore_name", item) : button("Hide name", "hide_name", item));
+        if (item.message) tools.appendChild(item.message_hidden ? button("Restore message", "restore_message", item) : button("Hide message", "hide_message", item));
+        if (item.held) tools.appendChild(button("Approve", "approve", item));
       }
       row.appendChild(tools);
     }
@@ -120,21 +140,21 @@
     row.appendChild(name);
     row.appendChild(el("td", {"class": "status"}, s.status_label));
     row.appendChild(el("td", {}, clock(s.last_success_at)));
-    row.appendChild(el("td", {}, seconds(s.lag_seconds)));
+    row.appendChild(el("td", {title: "Since it last told us anything: " + clock(s.last_heard_at)}, seconds(s.lag_seconds)));
     row.appendChild(el("td", {}, s.consecutive_failures));
     row.appendChild(el("td", {"class": "error"}, s.last_error ? s.last_error + " (" + clock(s.last_error_at) + ")" : "—"));
-    row.appendChild(el("td", {}, clock(s.next_poll_at)));
+    row.appendChild(el("td", {}, s.streams ? "—" : nextPoll(s.next_poll_at)));
     row.appendChild(el("td", {}, s.streams ? (s.stream_connected ? "connected" : "not connected") : "—"));
     row.appendChild(el("td", {title: s.last_rejection || ""}, s.rejected_records));
     row.appendChild(el("td", {}, s.drift || "—"));
     var tools = el("td", {"class": "tools"});
     if (s.can_poll) {
-      var poll = el("button", {type: "button", "data-source-action": "poll"}, "Poll now");
+      var poll = el("button", {type: "button", "data-source-action": "poll", "aria-label": "Poll " + s.name + " now"}, "Poll now");
       poll.addEventListener("click", function () { post(withId(config.poll, s.id)); });
       tools.appendChild(poll);
     }
     if (s.can_reconnect) {
-      var again = el("button", {type: "button", "data-source-action": "reconnect"}, "Reconnect");
+      var again = el("button", {type: "button", "data-source-action": "reconnect", "aria-label": "Reconnect " + s.name}, "Reconnect");
       again.addEventListener("click", function () { post(withId(config.reconnect, s.id)); });
       tools.appendChild(again);
     }
@@ -166,12 +186,57 @@
   var refreshHealth = coalesced(config.health, function (d) { showHealth(d.sources); });
 
   function showSnapshot(s) {
-    document.getElementById("total").textContent = s.total;
-    document.getElementById("goal").textContent = s.goal;
+    document.getElementById("total").textContent = money(s.total, s.currency);
+    document.getElementById("goal").textContent = money(s.goal, s.currency);
     document.getElementById("count").textContent = s.donation_count;
     document.getElementById("version").textContent = s.version;
     document.getElementById("fill").style.width = Math.min(100, s.progress * 100) + "%";
   }
+
+  // --- the chart: redrawn from chart.json, at most every few seconds -------------------
+  var SVG = "http://www.w3.org/2000/svg";
+  var chartScale = "minute";
+  function drawChart(data) {
+    var svg = document.getElementById("chart");
+    if (!svg) return;
+    var width = svg.viewBox.baseVal.width, height = svg.viewBox.baseVal.height;
+    var buckets = data.buckets;
+    var highest = Math.max.apply(null, buckets.map(function (b) { return Number(b.amount); }).concat([0])) || 1;
+    var step = width / Math.max(buckets.length, 1);
+    var bars = svg.querySelector(".bars");
+    bars.replaceChildren.apply(bars, buckets.map(function (b, i) {
+      var h = Number(b.amount) / highest * height;
+      var rect = document.createElementNS(SVG, "rect");
+      [["class", "bar"], ["x", i * step], ["y", height - h], ["width", Math.max(step - 1, 0.5)], ["height", h],
+       ["data-start", b.start], ["data-amount", b.amount], ["data-count", b.count]].forEach(function (a) {
+        rect.setAttribute(a[0], a[1]);
+      });
+      var title = document.createElementNS(SVG, "title");
+      title.textContent = clock(b.start) + ": " + money(b.amount, data.currency) + ", " + b.count + " donations";
+      rect.appendChild(title);
+      return rect;
+    }));
+    svg.setAttribute("data-scale", data.scale);
+    document.getElementById("chart-summary").textContent = buckets.length + " bars, one per " + data.scale + ".";
+  }
+  var chartRefresh = coalesced(config.chart + "?scale=minute", drawChart);
+  var chartTimer = null;
+  function refreshChart() {  // throttled: a burst of donations redraws once every 5 s
+    if (chartTimer) return;
+    chartTimer = setTimeout(function () { chartTimer = null; chartRefresh(); }, 5000);
+  }
+  document.querySelectorAll("[data-chart-scale]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      chartScale = b.getAttribute("data-chart-scale");
+      chartRefresh = coalesced(config.chart + "?scale=" + chartScale, drawChart);
+      document.querySelectorAll("[data-chart-scale]").forEach(function (other) {
+        other.setAttribute("aria-pressed", other === b ? "true" : "false");
+      });
+      document.getElementById("chart-scale-label").textContent =
+        chartScale === "minute" ? "per minute, last hour" : "per hour, whole campaign";
+      chartRefresh();
+    });
+  });
 
   // --- the staff socket -------------------------------------------------------------------
   var delay = 500;
@@ -181,7 +246,7 @@
     ws.onopen = function () { delay = 500; state.textContent = "live"; state.className = "badge live"; refreshFeed(); };
     ws.onmessage = function (event) {
       var message = JSON.parse(event.data);
-      if (message.type === "snapshot") { showSnapshot(message.data); refreshFeed(); }
+      if (message.type === "snapshot") { showSnapshot(message.data); refreshFeed(); refreshChart(); }
       else if (message.type === "donation" || message.type === "donation_removed") refreshFeed();
       else if (message.type === "source_health" && can.operate_sources) refreshHealth();
     };
