@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fundboard.widgets",
     "fundboard.dashboard",
     "fundboard.webhooks",  # after dashboard: its post_migrate gives Organisers webhooks
+    "fundboard.incentives",  # marathon incentives, allocation queue and schedule (issue 14)
     "fundboard.ops",
     "axes",  # login throttling: counts failed logins per username and address
 ]

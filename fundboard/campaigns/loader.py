@@ -34,6 +34,7 @@ CAMPAIGN_KEYS = {
     "slug", "name", "goal", "currency", "starts_at", "ends_at", "milestones",
     "allowed_origins", "hold_for_review", "blocked_words", "source", "webhook",
 }  # fmt: skip
+CAMPAIGN_KEYS |= {"run", "incentive"}  # marathon mode: fundboard/incentives/config.py
 SOURCE_KEYS = {
     "kind", "name", "enabled", "base_url", "api_key", "ids", "options", "poll_interval",
     "show_on_leaderboard",
@@ -173,6 +174,11 @@ def load_campaigns(config: dict) -> LoadReport:
 
             for label, w_created in load_webhooks(campaign, data.get("webhook", []), where):
                 (report.created if w_created else report.updated).append(label)
+            from fundboard.incentives.config import load_marathon  # its own app
+
+            runs, incentives = data.get("run", []), data.get("incentive", [])
+            for label, m_created in load_marathon(campaign, runs, incentives, where):
+                (report.created if m_created else report.updated).append(label)
     return report
 
 

@@ -191,6 +191,9 @@ def ingest_donations(source_id: int, records: Sequence[DonationRecord]) -> Inges
         # Test donations alert but change no total; anything else is a visible change.
         outcome.changed = any(_counts_towards_total(d) for d in added)
         if added:
+            from fundboard.incentives.services import allocate_donations  # (no import cycle)
+
+            allocate_donations(source.campaign, added)  # tagged messages fund incentives
             commit_change(source.campaign, outcome)
     for reason in rejected:
         record_rejection(source_id, reason)
@@ -247,6 +250,9 @@ def remove_donations(source_id: int, upstream_ids: Iterable[str]) -> IngestOutco
             donation.removed, donation.removed_at = True, now
             donation.save(update_fields=["removed", "removed_at"])
             removed.append(donation)
+        from fundboard.incentives.services import release_donations
+
+        release_donations(source.campaign, removed)  # refunds give incentives' money back
         outcome = IngestOutcome(removed=removed, changed=bool(removed))
         if removed:
             commit_change(source.campaign, outcome)
@@ -339,6 +345,9 @@ def apply_poll_result(source_id: int, result: PollResult) -> IngestOutcome:
                 stored = _store_new(source, result.donations)
                 outcome.added, outcome.duplicates, outcome.rejected = stored
                 changed |= bool(outcome.added)
+                from fundboard.incentives.services import allocate_donations
+
+                allocate_donations(source.campaign, outcome.added)
             if result.etags and result.etags != source.etags:
                 source.etags = result.etags
                 source.save(update_fields=["etags"])

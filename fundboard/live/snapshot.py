@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Lower
 
 from fundboard.campaigns.models import Campaign, Source, SourceKind, SourceStatus
+from fundboard.incentives.snapshot import marathon_parts
 from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry
 
 __all__ = [
@@ -242,6 +243,7 @@ def _snapshot_of(campaign: Campaign) -> dict:
             }
             for s in sources
         ],
+        **marathon_parts(campaign),  # incentives[] and schedule (fundboard.incentives)
         "version": campaign.version,
         "updated_at": _iso(campaign.updated_at),
     }
