@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "fundboard.widgets",
     "fundboard.dashboard",
     "fundboard.webhooks",  # after dashboard: its post_migrate gives Organisers webhooks
+    "fundboard.fx",  # exchange rates (issue 15)
+    "fundboard.matching",  # sponsor match windows (issue 15)
     "fundboard.incentives",  # marathon incentives, allocation queue and schedule (issue 14)
     "fundboard.ops",
     "axes",  # login throttling: counts failed logins per username and address

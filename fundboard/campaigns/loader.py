@@ -33,6 +33,7 @@ __all__ = ["ConfigError", "LoadReport", "load_campaigns", "load_campaigns_file"]
 CAMPAIGN_KEYS = {
     "slug", "name", "goal", "currency", "starts_at", "ends_at", "milestones",
     "allowed_origins", "hold_for_review", "blocked_words", "source", "webhook",
+    "rates", "count_matches", "match",
 }  # fmt: skip
 CAMPAIGN_KEYS |= {"run", "incentive"}  # marathon mode: fundboard/incentives/config.py
 SOURCE_KEYS = {
@@ -106,6 +107,7 @@ def _campaign_fields(data: dict, where: str) -> dict:
         "allowed_origins": _lines(data.get("allowed_origins")),
         "hold_for_review": bool(data.get("hold_for_review", False)),
         "blocked_words": _lines(data.get("blocked_words")),
+        "count_matches": bool(data.get("count_matches", False)),
     }
 
 
@@ -174,12 +176,24 @@ def load_campaigns(config: dict) -> LoadReport:
 
             for label, w_created in load_webhooks(campaign, data.get("webhook", []), where):
                 (report.created if w_created else report.updated).append(label)
+            _load_money(campaign, data, where, report)
             from fundboard.incentives.config import load_marathon  # its own app
 
             runs, incentives = data.get("run", []), data.get("incentive", [])
             for label, m_created in load_marathon(campaign, runs, incentives, where):
                 (report.created if m_created else report.updated).append(label)
     return report
+
+
+def _load_money(campaign: Campaign, data: dict, where: str, report: LoadReport) -> None:
+    """`rates` (fundboard.fx) and `[[campaign.match]]` (fundboard.matching): their own apps."""
+    from fundboard.fx.config import load_rates
+    from fundboard.matching.config import load_matches
+
+    load_rates(campaign, data, where)
+    if "match" in data:
+        for label, m_created in load_matches(campaign, data["match"], where):
+            (report.created if m_created else report.updated).append(label)
 
 
 def load_campaigns_file(path: str | Path) -> LoadReport:

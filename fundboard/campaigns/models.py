@@ -60,6 +60,10 @@ class Campaign(models.Model):
         blank=True,
         help_text="One word or phrase a line; names and messages containing one are hidden.",
     )
+    count_matches = models.BooleanField(
+        default=False,
+        help_text="Sponsor-matched money (fundboard.matching) counts toward the total.",
+    )
     # Increases with every committed change; clients use it to spot a missed update.
     version = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

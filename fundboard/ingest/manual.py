@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign, Source, SourceKind
+from fundboard.fx.convert import apply_rates
 from fundboard.providers.cleaning import clean_message, clean_name
 from fundboard.providers.records import TEST_CURRENCY, DonationRecord
 
@@ -117,6 +118,9 @@ def edit_manual_donation(donation_id: int, entry: ManualDonation) -> Donation | 
         changed = save_changed_fields(donation, wanted)
         if not changed:
             return None
+        if {"amount", "currency"} & changed.keys():  # convert again, at today's rate
+            apply_rates(donation.campaign, [donation])
+            donation.save(update_fields=["converted_amount", "rate"])
         commit_change(donation.campaign)
     log.info(
         "edited manual donation campaign=%s donation=%s fields=%s",

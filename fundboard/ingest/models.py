@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from fundboard.campaigns.models import Campaign, Source
 
-__all__ = ["Donation", "DonationQuerySet", "LeaderboardEntry", "EntryKind"]
+__all__ = ["Donation", "DonationQuerySet", "counted_value", "LeaderboardEntry", "EntryKind"]
 
 
 class DonationQuerySet(models.QuerySet):
@@ -19,12 +20,28 @@ class DonationQuerySet(models.QuerySet):
         return self.filter(removed=False, is_test=False)
 
     def for_campaign_window(self, campaign: Campaign) -> DonationQuerySet:
-        qs = self.filter(campaign=campaign, currency=campaign.currency)
+        # In the campaign's currency, or converted into it at ingest (fundboard.fx); a
+        # donation in another currency without a rate is held "unconverted", never counted.
+        qs = self.filter(
+            Q(currency=campaign.currency) | Q(converted_amount__isnull=False), campaign=campaign
+        )
         if campaign.starts_at:
             qs = qs.filter(donated_at__gte=campaign.starts_at)
         if campaign.ends_at:
             qs = qs.filter(donated_at__lt=campaign.ends_at)
         return qs
+
+    def unconverted(self) -> DonationQuerySet:
+        """Donations in a currency their campaign had no rate for: held, shown to staff."""
+        return self.filter(removed=False, is_test=False, converted_amount__isnull=True).exclude(
+            currency=models.F("campaign__currency")
+        )
+
+
+def counted_value() -> Coalesce:
+    """What a donation counts for in its campaign's currency: the converted amount stored at
+    ingest, or the amount itself (same currency; rows stored before conversion existed)."""
+    return Coalesce("converted_amount", "amount")
 
 
 class Donation(models.Model):
@@ -35,6 +52,11 @@ class Donation(models.Model):
     anonymous = models.BooleanField(default=False, help_text="The donor asked not to be named.")
     amount = models.DecimalField(max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The amount in the campaign's currency at `rate` (1 `currency` = `rate` campaign
+    # currency), fixed at ingest so totals never change unless staff re-rate
+    # (fundboard.fx). Null: no rate was known, the donation is held "unconverted".
+    converted_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    rate = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
     message = models.TextField(blank=True)
     donated_at = models.DateTimeField()
     # P2P gifts say which fundraiser they were given to.

@@ -16,6 +16,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign, Source, SourceStatus
+from fundboard.fx.convert import apply_rates
 from fundboard.ops import metrics
 from fundboard.ops.logging import redact
 from fundboard.providers.cleaning import upstream_text
@@ -124,6 +125,8 @@ def _store_new(
         )
     held = source.campaign.hold_for_review
     rows = [_new_donation(source, r, held=held) for uid, r in unique.items() if uid not in existing]
+    # The rate is fixed now, so a total never changes later unless staff re-rate.
+    apply_rates(source.campaign, rows)
     duplicates = len(records) - len(rows)
     if not rows:
         return [], duplicates, []

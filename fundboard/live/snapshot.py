@@ -18,7 +18,8 @@ from django.db.models.functions import Lower
 
 from fundboard.campaigns.models import Campaign, Source, SourceKind, SourceStatus
 from fundboard.incentives.snapshot import marathon_parts
-from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry
+from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry, counted_value
+from fundboard.matching.compute import match_payload, match_states, matched_total
 
 __all__ = [
     "ANONYMOUS",
@@ -90,6 +91,10 @@ def donation_payload(donation: Donation, campaign: Campaign) -> dict:
         "time": _iso(donation.donated_at),
         "test": donation.is_test,
     }
+    if donation.currency != campaign.currency and donation.converted_amount is not None:
+        # Converted at ingest: `amount`/`currency` stay the original, this is what it counts.
+        payload["converted_amount"] = money(donation.converted_amount)
+        payload["approximate"] = True
     message = public_message(donation, campaign)
     if message is not None:
         payload["message"] = message
@@ -102,7 +107,7 @@ def _source_totals(campaign: Campaign, sources: list[Source]) -> dict[int, Decim
         Donation.objects.counted()
         .for_campaign_window(campaign)
         .values("source_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(counted_value()))
         .values_list("source_id", "total")
     )
     parts = {}
@@ -142,7 +147,7 @@ def _top_donors(campaign: Campaign) -> list[dict]:
         counted.filter(visible)
         .annotate(key=Lower("display_name"))
         .values("key")
-        .annotate(total=Sum("amount"), count=Count("id"), name=Max("display_name"))
+        .annotate(total=Sum(counted_value()), count=Count("id"), name=Max("display_name"))
         .order_by("-total", "key")[: TOP_DONORS + len(blocked)]
     )
     rows = [
@@ -155,8 +160,13 @@ def _top_donors(campaign: Campaign) -> list[dict]:
     ]
     # Each hidden or anonymous gift stands alone as "Anonymous": grouping them by their real
     # name would reveal that two gifts came from one person.
-    hidden = counted.exclude(visible).order_by("-amount", "id").values("amount")[:TOP_DONORS]
-    rows += [{"name": ANONYMOUS, "total": r["amount"], "donation_count": 1} for r in hidden]
+    hidden = (
+        counted.exclude(visible)
+        .annotate(value=counted_value())
+        .order_by("-value", "id")
+        .values("value")[:TOP_DONORS]
+    )
+    rows += [{"name": ANONYMOUS, "total": r["value"], "donation_count": 1} for r in hidden]
     rows.sort(key=lambda r: -r["total"])
     return [{**r, "total": money(r["total"])} for r in rows[:TOP_DONORS]]
 
@@ -215,6 +225,9 @@ def _snapshot_of(campaign: Campaign) -> dict:
     sources = list(campaign.sources.filter(enabled=True))
     parts = _source_totals(campaign, sources)
     total = sum(parts.values(), Decimal("0"))
+    matches = match_states(campaign)
+    if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
+        total += matched_total(matches)
     recent = (
         Donation.objects.counted()
         .for_campaign_window(campaign)
@@ -233,6 +246,7 @@ def _snapshot_of(campaign: Campaign) -> dict:
         "fundraisers": _entries(sources, EntryKind.FUNDRAISER),
         "teams": _entries(sources, EntryKind.TEAM),
         "recent": [donation_payload(d, campaign) for d in recent],
+        "matches": [match_payload(m) for m in matches],
         "sources": [
             {
                 "kind": s.kind,
