@@ -13,11 +13,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from fundboard.campaigns.models import Campaign
-from fundboard.live.snapshot import build_snapshot
+from fundboard.live.snapshot import ANONYMOUS, build_snapshot
 
 from .framing import widget_csp
 from .money import format_money, money_parts, percent
@@ -43,34 +44,63 @@ def _decimal(value) -> Decimal:
         return Decimal("0")
 
 
-def _milestones(snapshot: dict, money) -> list[dict]:
+def _target(snapshot: dict) -> tuple[Decimal, bool]:
+    """What the bar fills toward: the goal, or past it the next stretch goal.
+
+    Stretch goals are the campaign's milestones above the goal: once the goal is reached,
+    the bar starts again toward the smallest one not yet reached (the last one once all are).
+    """
     goal, total = _decimal(snapshot["goal"]), _decimal(snapshot["total"])
+    stretch = sorted(v for v in map(_decimal, snapshot.get("milestones", [])) if v > goal)
+    if goal <= 0 or total < goal or not stretch:
+        return goal, False
+    return next((v for v in stretch if total < v), stretch[-1]), True
+
+
+def _milestones(snapshot: dict, money) -> list[dict]:
+    target, stretching = _target(snapshot)
+    total = _decimal(snapshot["total"])
+    amounts = list(snapshot.get("milestones", []))
+    if stretching:
+        amounts.append(snapshot["goal"])  # the goal itself is a mark on the way to the next
     marks = []
-    for amount in snapshot.get("milestones", []):
+    for amount in amounts:
         value = _decimal(amount)
-        if goal <= 0 or value <= 0 or value > goal:
+        if target <= 0 or value <= 0 or value > target:
             continue  # only amounts inside the bar can be marked on it
         marks.append(
             {
                 "amount": amount,
                 "label": money(amount, whole=value == value.to_integral_value()),
-                "left": f"{value / goal * 100:.2f}",
+                "left": f"{value / target * 100:.2f}",
                 "reached": total >= value,
             }
         )
-    return marks
+    return sorted(marks, key=lambda mark: _decimal(mark["amount"]))
 
 
 def _thermometer(snapshot: dict, options: WidgetOptions, money) -> dict:
+    target, stretching = _target(snapshot)
     progress = percent(snapshot["progress"])
+    if stretching:  # the percentage and the bar count toward the stretch goal
+        progress = int(_decimal(snapshot["total"]) / target * 100)
     return {
         "has_goal": _decimal(snapshot["goal"]) > 0,
         "percent": progress,
         "fill": min(progress, 100),
-        "goal_reached": _decimal(snapshot["goal"]) > 0 and progress >= 100,
+        "goal_reached": _decimal(snapshot["goal"]) > 0
+        and _decimal(snapshot["total"]) >= _decimal(snapshot["goal"]),
         "goal_text": money(snapshot["goal"]),
+        "stretch_text": money(target, whole=target == target.to_integral_value())
+        if stretching
+        else "",
         "milestones": _milestones(snapshot, money),
     }
+
+
+def _display_name(name: str) -> str:
+    # Hidden and anonymous donors are "Anonymous" in the snapshot: shown in the page's language.
+    return gettext("Anonymous") if name == ANONYMOUS else name
 
 
 def _rows(entries: list[dict], amount_key: str, options: WidgetOptions, money) -> list[dict]:
@@ -81,7 +111,8 @@ def _rows(entries: list[dict], amount_key: str, options: WidgetOptions, money) -
         rows.append(
             {
                 "rank": rank,
-                "name": entry["name"],
+                "key": entry["name"],
+                "name": _display_name(entry["name"]),
                 "amount": money(entry[amount_key]),
                 "goal_percent": min(100, int(raised / goal * 100)) if goal > 0 else None,
                 "count": entry.get("donation_count"),
@@ -93,7 +124,7 @@ def _rows(entries: list[dict], amount_key: str, options: WidgetOptions, money) -
 def _ticker(snapshot: dict, options: WidgetOptions, money) -> list[dict]:
     return [
         {
-            "name": item["name"],
+            "name": _display_name(item["name"]),
             "amount": money(item["amount"], item["currency"]),
             "message": item.get("message", "") if options.messages else "",
         }
@@ -146,7 +177,6 @@ def widget_page(request, slug: str, widget: str):
         "css_variables": options.css_variables(),
         "snapshot": snapshot,
         "config": {**options.client_config(), "widget": widget, "slug": campaign.slug},
-        **_widget_context(widget, snapshot, options),
     }
     if options.sound != "none":
         context["config"]["sound_url"] = static(SOUNDS[options.sound])
@@ -156,6 +186,7 @@ def widget_page(request, slug: str, widget: str):
     with translation.override(language):
         context["words"] = context["config"]["words"] = widget_words(widget, options)
         context["config"]["language"] = language
+        context.update(_widget_context(widget, snapshot, options))
         response = render(request, f"widgets/{widget.replace('-', '_')}.html", context)
     response["Content-Language"] = language
     return _with_widget_headers(response, campaign, request)

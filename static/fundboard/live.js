@@ -29,6 +29,17 @@
   var motionQuery = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
   function reducedMotion() { return !!(motionQuery && motionQuery.matches); }
 
+  // The page's words in the viewer's language, from the server's translations
+  // (fundboard/widgets/words.py) with the URL's label overrides: drawn as text only.
+  var words = config.words || {};
+  function word(key, english) { return words[key] || english; }
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(config.language || "en") : null;
+  // Hidden and anonymous donors arrive as "Anonymous" (live/snapshot.py): shown translated.
+  function displayName(name) { return name === "Anonymous" ? word("anonymous", name) : name; }
+  function donationsWord(count) {
+    return plurals && plurals.select(count) === "one" ? word("donations_one", "donation") : word("donations_other", "donations");
+  }
+
   /* ---------------------------------------------------------------- money and numbers --- */
 
   function MoneyFormat(locale, display, decimals) {
@@ -164,28 +175,59 @@
       suffixEl.textContent = p.suffix;
     }
 
-    function drawMilestones(snapshot, total) {
+    // Past the goal, the bar fills toward the next stretch goal: the smallest milestone above
+    // the goal not yet reached (the largest once all are). Same rule as widgets/views.py.
+    function target(snapshot, total) {
       var goal = toNumber(snapshot.goal);
-      var key = goal + "|" + (snapshot.milestones || []).join(",") + "|" + snapshot.currency;
+      var stretch = (snapshot.milestones || []).map(toNumber).filter(function (m) { return m > goal; })
+        .sort(function (a, b) { return a - b; });
+      if (goal <= 0 || total < goal || !stretch.length) return { amount: goal, stretching: false };
+      var next = stretch.filter(function (m) { return total < m; })[0];
+      return { amount: next === undefined ? stretch[stretch.length - 1] : next, stretching: true };
+    }
+
+    function drawMilestones(snapshot, total, goal) {
+      var amounts = (snapshot.milestones || []).slice();
+      if (goal.stretching) amounts.push(snapshot.goal); // the goal is a mark on the way
+      var key = goal.amount + "|" + amounts.join(",") + "|" + snapshot.currency;
       if (key !== milestoneKey) {
         milestoneKey = key;
         bar.querySelectorAll(".fb-milestone").forEach(function (m) { m.remove(); });
-        (snapshot.milestones || []).forEach(function (amount) {
+        amounts.sort(function (a, b) { return toNumber(a) - toNumber(b); }).forEach(function (amount) {
           var value = toNumber(amount);
-          if (goal <= 0 || value <= 0 || value > goal) return;
+          if (goal.amount <= 0 || value <= 0 || value > goal.amount) return;
           var mark = el("div", "fb-milestone");
-          var at = (value / goal * 100).toFixed(2) + "%";
+          var at = (value / goal.amount * 100).toFixed(2) + "%";
           mark.style.left = at;
           mark.style.setProperty("--fb-at", at);
           mark.setAttribute("data-amount", amount);
           mark.appendChild(el("span", "fb-milestone-label fb-amount", money.short(amount, snapshot.currency)));
           bar.appendChild(mark);
         });
+        unclutterLabels();
       }
       bar.querySelectorAll(".fb-milestone").forEach(function (m) {
         m.classList.toggle("is-reached", total >= toNumber(m.getAttribute("data-amount")));
       });
     }
+
+    // Close milestones on a narrow screen ("$5,0$10,000"): a label that would touch one
+    // already kept is hidden (its tick stays). The largest is kept first, then left to right.
+    function unclutterLabels() {
+      var labels = Array.prototype.slice.call(bar.querySelectorAll(".fb-milestone-label"));
+      labels.forEach(function (label) { label.classList.remove("is-crowded"); });
+      var order = labels.length ? [labels[labels.length - 1]].concat(labels.slice(0, -1)) : [];
+      var kept = [], GAP = 4;
+      order.forEach(function (label) {
+        var box = label.getBoundingClientRect();
+        var clash = kept.some(function (k) {
+          return box.left < k.right + GAP && k.left < box.right + GAP && box.top < k.bottom && k.top < box.bottom;
+        });
+        if (clash) label.classList.add("is-crowded");
+        else kept.push(box);
+      });
+    }
+    if (window.ResizeObserver) new ResizeObserver(unclutterLabels).observe(bar);
 
     function celebrate(message) {
       celebration.textContent = message;
@@ -198,10 +240,11 @@
     function crossings(snapshot, before, after) {
       if (before === null || after <= before) return;
       var goal = toNumber(snapshot.goal);
-      if (goal > 0 && before < goal && after >= goal) { celebrate("\uD83C\uDF89 Goal reached! Thank you!"); return; }
+      if (goal > 0 && before < goal && after >= goal) { celebrate("\uD83C\uDF89 " + word("goal_reached_thanks", "Goal reached! Thank you!")); return; }
       var crossed = (snapshot.milestones || []).map(toNumber).filter(function (m) { return before < m && after >= m; });
       if (crossed.length) {
-        celebrate("\uD83C\uDF89 Milestone reached: " + money.short(Math.max.apply(null, crossed), snapshot.currency));
+        var amount = money.short(Math.max.apply(null, crossed), snapshot.currency);
+        celebrate("\uD83C\uDF89 " + word("milestone_reached", "Milestone reached: %(amount)s").replace("%(amount)s", amount));
       }
     }
 
@@ -214,7 +257,11 @@
       });
       totalEl.setAttribute("data-value", snapshot.total);
       goalEl.textContent = money.text(snapshot.goal, currency);
+      var goalNow = target(snapshot, total);
       var whole = Math.max(0, Math.floor(toNumber(snapshot.progress) * 100 + 1e-9));
+      if (goalNow.stretching) whole = Math.floor(total / goalNow.amount * 100 + 1e-9);
+      byId("stretch").hidden = !goalNow.stretching;
+      byId("stretch-goal").textContent = goalNow.stretching ? money.short(goalNow.amount, currency) : "";
       fill.style.width = Math.min(100, whole) + "%";
       fill.style.setProperty("--fb-at", Math.min(100, whole) + "%"); // the vertical tube's height
       // No goal set: the total and count alone, no "of $0.00" and no percentage.
@@ -227,14 +274,14 @@
         shownCount = value;
         countEl.textContent = integers.format(Math.round(value));
       });
-      countLabel.textContent = count === 1 ? "donation" : "donations";
+      countLabel.textContent = donationsWord(count);
       var reached = goal > 0 && total >= goal;
       section.classList.toggle("is-goal-reached", reached);
       badge.hidden = !reached;
-      drawMilestones(snapshot, total);
+      drawMilestones(snapshot, total, goalNow);
       crossings(snapshot, lastTotal, total);
       if (lastTotal !== null && lastTotal !== total) {
-        announcer(money.text(snapshot.total, currency) + " raised of " + money.text(snapshot.goal, currency) + ", " + percents.format(whole / 100));
+        announcer(money.text(snapshot.total, currency) + " " + word("raised_of", "raised of") + " " + money.text(snapshot.goal, currency) + ", " + percents.format(whole / 100));
       }
       lastTotal = total;
     }
@@ -267,7 +314,7 @@
       row.__fbSignature = signature;
       row.textContent = "";
       row.appendChild(el("span", "fb-rank", integers.format(rank)));
-      var name = el("bdi", "fb-name", entry.name);
+      var name = el("bdi", "fb-name", displayName(entry.name));
       name.title = entry.name;
       row.appendChild(name);
       row.appendChild(el("span", "fb-amount fb-row-amount", money.text(entry.amount, currency)));
@@ -338,7 +385,7 @@
 
     function tick(item) {
       var node = el("span", "fb-tick");
-      node.appendChild(el("bdi", "fb-name", item.name));
+      node.appendChild(el("bdi", "fb-name", displayName(item.name)));
       node.appendChild(doc.createTextNode(" "));
       node.appendChild(el("span", "fb-amount", money.text(item.amount, item.currency)));
       if (config.messages !== false && item.message) {
@@ -355,7 +402,7 @@
       node.style.padding = "0";
       if (hidden) node.setAttribute("aria-hidden", "true");
       items.forEach(function (item) { node.appendChild(tick(item)); });
-      if (!items.length) node.appendChild(el("span", "fb-tick fb-empty", "Donations will appear here"));
+      if (!items.length) node.appendChild(el("span", "fb-tick fb-empty", word("donations_appear", "Donations will appear here")));
       return node;
     }
 
