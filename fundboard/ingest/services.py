@@ -24,6 +24,7 @@ from fundboard.providers.errors import AuthError, PermissionDenied, RateLimited
 from fundboard.providers.records import DonationRecord, EntryRecord, PollResult, TotalsRecord
 
 from . import signals
+from .log_summary import ingest_summary
 from .models import Donation, LeaderboardEntry
 
 __all__ = [
@@ -202,8 +203,10 @@ def ingest_donations(source_id: int, records: Sequence[DonationRecord]) -> Inges
         record_rejection(source_id, reason)
     if added:
         metrics.DONATIONS_INGESTED.labels(source.campaign.slug, source.pk).inc(len(added))
+    if added:
+        ingest_summary.add(source.pk, len(added))  # the INFO line; one per donation at DEBUG
     for donation in added:
-        log.info(
+        log.debug(
             "ingested donation campaign=%s source=%s upstream_id=%s amount=%s %s%s",
             source.campaign.slug,
             source.pk,
