@@ -430,79 +430,12 @@
 
   /* ------------------------------------------------------------------------- alerts --- */
 
+  // The alerts widget lives in alerts.js (loaded by templates/widgets/alerts.html before
+  // this script): its queue, pacing and staff controls are its own; it borrows these helpers.
   function Alerts(initial) {
-    var stage = byId("alerts");
-    var queue = [], showing = false, seen = {}, lastId = 0;
-    var minimum = toNumber(config.min_amount), duration = (config.duration || 6) * 1000;
-    var sound = null;
-    if (config.sound_url && config.volume > 0) {
-      sound = new Audio(config.sound_url);
-      sound.preload = "auto";
-      sound.volume = Math.min(1, config.volume / 100);
-    }
-    (initial.recent || []).forEach(function (d) { seen[d.id] = true; lastId = Math.max(lastId, d.id); });
-
-    function build(donation) {
-      var card = el("div", "fb-alert" + (donation.test ? " is-test" : ""));
-      card.setAttribute("data-id", donation.id);
-      if (donation.test) card.appendChild(el("div", "fb-alert-badge", "TEST"));
-      var headline = el("div", "fb-alert-headline");
-      headline.appendChild(el("bdi", "fb-name", donation.name));
-      if (config.amounts !== false) {
-        headline.appendChild(el("span", "fb-verb", "donated"));
-        headline.appendChild(el("span", "fb-amount", money.text(donation.amount, donation.currency)));
-      } else {
-        headline.appendChild(el("span", "fb-verb", "donated!"));
-      }
-      card.appendChild(headline);
-      if (config.messages !== false && donation.message) {
-        var message = el("p", "fb-alert-message", donation.message);
-        message.dir = "auto";
-        card.appendChild(message);
-      }
-      return card;
-    }
-
-    function playSound() {
-      if (!sound) return;
-      try { sound.currentTime = 0; var played = sound.play(); if (played && played.catch) played.catch(function () {}); } catch (e) { /* autoplay refused */ }
-    }
-
-    function next() {
-      if (showing || !queue.length) return;
-      showing = true;
-      var donation = queue.shift();
-      var card = build(donation);
-      stage.appendChild(card);
-      playSound();
-      setTimeout(function () {
-        card.classList.add("is-leaving");
-        setTimeout(function () { card.remove(); showing = false; next(); }, reducedMotion() ? 0 : 350);
-      }, duration);
-    }
-
-    function donation(data) {
-      if (seen[data.id]) return;
-      seen[data.id] = true;
-      if (!data.test) lastId = Math.max(lastId, data.id);
-      if (toNumber(data.amount) < minimum) return;
-      queue.push(data);
-      next();
-    }
-
-    function removed(data) {
-      queue = queue.filter(function (d) { return d.id !== data.id; });
-    }
-
-    // Any donation newer than the page that a snapshot shows before its own event arrived
-    // (a snapshot read just after a commit, a reconnect, polling) still gets its alert, once.
-    function render(snapshot) {
-      var recent = (snapshot.recent || []).slice().sort(function (a, b) { return a.id - b.id; });
-      recent.forEach(function (d) {
-        if (d.id > lastId && !seen[d.id]) donation(d);
-      });
-    }
-    return { render: render, donation: donation, removed: removed };
+    return window.FundboardAlerts(initial, {
+      config: config, el: el, money: money, integers: integers, toNumber: toNumber, reducedMotion: reducedMotion,
+    });
   }
 
   /* --------------------------------------------------------------------- connection --- */
@@ -561,6 +494,8 @@
       } else if (message.type === "donation_removed" && handlers.removed) {
         handlers.removed(message.data);
         watchVersion(message.data.version);
+      } else if (message.type === "alert_control" && handlers.control) {
+        handlers.control(message.data); // staff: skip, pause, resume, clear, replay (alerts.js)
       }
     }
 
@@ -643,6 +578,7 @@
       snapshot: function (snapshot) { widget.render(snapshot); },
       donation: widget.donation,
       removed: widget.removed,
+      control: widget.control,
     });
     reportHeight();
     window.Fundboard = { config: config, connection: connection };
