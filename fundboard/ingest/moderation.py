@@ -16,6 +16,7 @@ from django.db import transaction
 
 from fundboard.campaigns.models import Campaign
 
+from . import signals
 from .models import Donation
 from .services import commit_change, save_changed_fields
 
@@ -75,8 +76,24 @@ def approve_donations(campaign_id: int, donation_ids: Iterable[int]) -> list[Don
         for donation in waiting:
             donation.approved = True
         commit_change(campaign)
+        _announce_approved(campaign, waiting)
     log.info("approved donations campaign=%s count=%s", campaign.slug, len(waiting))
     return waiting
+
+
+def _announce_approved(campaign: Campaign, donations: list[Donation]) -> None:
+    """After the commit, the alerts held for review go out with the approved name and message
+    (while held, viewers got no alert and no ticker entry; see live/broadcast.py)."""
+    if not campaign.hold_for_review:
+        return  # nothing was held back from viewers
+    version = campaign.version
+
+    def send() -> None:
+        signals.donations_approved.send(
+            sender=Donation, campaign=campaign, donations=donations, version=version
+        )
+
+    transaction.on_commit(send)
 
 
 def set_review_settings(campaign_id: int, *, hold_for_review: bool, blocked_words: str) -> bool:

@@ -151,8 +151,27 @@ class LiveBroadcaster:
             texts.append(
                 _encode("donation", {**donation_payload(donation, campaign), "version": version})
             )
-            public.append(donation.donated_at >= oldest_alert)
+            # Held for review: staff see it, viewers get its alert once approved.
+            held = campaign.hold_for_review and donation.approved is not True
+            public.append(donation.donated_at >= oldest_alert and not held)
         self._submit(self._send_texts(campaign.pk, texts, "donation", version, public))
+
+    def donations_approved(self, campaign: Campaign, donations, version: int) -> None:
+        """The `donation` events held back for review, now with the approved name and
+        message, to viewers only (staff saw them arrive), whatever their age."""
+        texts = [
+            _encode("donation", {**donation_payload(d, campaign), "version": version})
+            for d in donations
+        ]
+        self._submit(self._send_texts(campaign.pk, texts, "donation", version, dashboard=False))
+
+    def alert_control(self, campaign_id: int, data: dict) -> None:
+        """Staff commands for the alert overlays (skip, pause, resume, clear, replay): an
+        `alert_control` message to every socket of the campaign that follows events."""
+        text = _encode("alert_control", data)
+        self._submit(
+            self._group_send(campaign_group(campaign_id), _layer_message(text, "alert_control", 0))
+        )
 
     def donations_removed(self, campaign: Campaign, donations, version: int) -> None:
         texts = [_encode("donation_removed", {"id": d.pk, "version": version}) for d in donations]
@@ -180,6 +199,8 @@ class LiveBroadcaster:
         kind: str,
         version: int,
         public: list[bool] | None = None,
+        *,
+        dashboard: bool = True,
     ) -> None:
         layer = get_channel_layer()
         # Two batches submitted back to back would interleave at every await; the lock
@@ -189,7 +210,8 @@ class LiveBroadcaster:
                 message = _layer_message(text, kind, version)
                 if public is None or public[index]:
                     await layer.group_send(campaign_group(campaign_id), message)
-                await layer.group_send(dashboard_group(campaign_id), message)
+                if dashboard:
+                    await layer.group_send(dashboard_group(campaign_id), message)
 
     @staticmethod
     def _window(flushes: deque[float]) -> float:

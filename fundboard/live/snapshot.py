@@ -228,11 +228,12 @@ def _snapshot_of(campaign: Campaign) -> dict:
     matches = match_states(campaign)
     if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
         total += matched_total(matches)
-    recent = (
-        Donation.objects.counted()
-        .for_campaign_window(campaign)
-        .order_by("-donated_at", "-id")[:RECENT]
-    )
+    recent = Donation.objects.counted().for_campaign_window(campaign)
+    if campaign.hold_for_review:
+        # A held donation counts in the total, but its alert and its ticker entry wait for
+        # approval: the alerts widget alerts for recent donations it has not seen.
+        recent = recent.filter(approved=True)
+    recent = recent.order_by("-donated_at", "-id")[:RECENT]
     return {
         "slug": campaign.slug,
         "name": campaign.name,
