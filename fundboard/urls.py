@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("fundboard.dashboard.urls")),
     path("dashboard/", include("fundboard.webhooks.urls")),
+    path("", include("fundboard.incentives.urls")),  # marathon widgets and staff pages
     path("dashboard/", include("fundboard.fx.urls")),  # exchange rates (issue 15)
     path("", include("fundboard.ops.urls")),
     path("", include("fundboard.live.urls")),

@@ -546,6 +546,9 @@
     return { resync: resync };
   }
 
+  // Shared with widgets drawn by their own scripts (incentives.js).
+  window.FundboardLive = { LiveConnection: LiveConnection };
+
   /* ------------------------------------------------------------------ embed height --- */
 
   // Framed by embed.js: tell the parent page our height so its iframe fits the content.

@@ -1,0 +1,99 @@
+"""The incentives and schedule widgets and the staff pages (queue, schedule control)."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from fundboard.campaigns.loader import load_campaigns
+from fundboard.campaigns.models import Campaign
+from fundboard.dashboard.roles import MODERATORS
+from fundboard.incentives.models import Allocation, AllocationAudit, Review, Run
+from fundboard.ingest.services import ingest_donations
+
+from .factories import make_source, record
+from .test_incentives import MARATHON
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign():
+    load_campaigns(MARATHON)
+    return Campaign.objects.get(slug="gdq")
+
+
+@pytest.fixture
+def moderator(client):
+    user = User.objects.create_user("mod", password="pw-mod-123456", is_staff=True)
+    user.groups.add(Group.objects.get(name=MODERATORS))
+    client.force_login(user)
+    return user
+
+
+def test_the_incentives_widget_draws_totals_standings_and_takes_theme_options(client, campaign):
+    source = make_source(campaign, kind="imraising")
+    ingest_donations(source.pk, [record("25.00", message="#zelda"), record("40", message="#bf")])
+    response = client.get("/c/gdq/incentives?overlay=1&text=%23ffffff")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "fb-overlay" in html and "--fb-text:#ffffff" in html
+    assert "Name the hero" in html and "$25.00" in html and "$40.00" in html
+    assert "fundboard/incentives.js" in html
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "<bdi>Mario blind</bdi>" not in html  # upcoming (its run has not started)
+
+
+def test_the_schedule_widget_shows_now_and_next(client, campaign):
+    from fundboard.incentives.schedule import start_run
+
+    start_run(Run.objects.get(title="Zelda any%").pk)
+    html = client.get("/c/gdq/schedule").content.decode()
+    assert 'id="schedule-now">Zelda any%' in html
+    assert 'id="schedule-next">Mario 120 star' in html
+
+
+def test_staff_pages_need_a_login(client, campaign):
+    response = client.get("/dashboard/gdq/incentives/queue")
+    assert response.status_code == 302
+
+
+def test_a_moderator_clears_the_queue_and_it_is_audited(client, campaign, moderator):
+    source = make_source(campaign, kind="imraising")
+    donation = ingest_donations(source.pk, [record("30.00", message="#zleda")]).added[0]
+    page = client.get("/dashboard/gdq/incentives/queue").content.decode()
+    assert "#zleda looks like #zelda" in page
+    assert 'data-key="g"' in page and "incentives/queue.js" in page
+    assert "<script>" not in page and " style=" not in page  # the staff CSP: no inline code
+    hero = campaign.incentives.get(key="name")
+    zelda = hero.options.get(title="Zelda")
+    url = f"/dashboard/gdq/incentives/donations/{donation.pk}"
+    client.post(url, {"target": f"{hero.pk}:{zelda.pk}"})
+    assert Allocation.objects.get(donation=donation).amount == Decimal("30.00")
+    assert Review.objects.get(donation=donation).state == "resolved"
+    link = hero.options.get(title="Link")
+    client.post(
+        url,
+        {
+            "action": "split",
+            "target_1": f"{hero.pk}:{zelda.pk}",
+            "amount_1": "10",
+            "target_2": f"{hero.pk}:{link.pk}",
+            "amount_2": "25",  # 35 > 30: refused, nothing changes
+        },
+    )
+    assert list(donation.allocations.values_list("amount", flat=True)) == [Decimal("30.00")]
+    actions = list(AllocationAudit.objects.filter(donation=donation).values_list("action", "user"))
+    assert ("reassign", moderator.pk) in actions and ("queued", None) in actions
+
+
+def test_moderators_start_and_stop_runs_and_see_run_totals(client, campaign, moderator):
+    run = Run.objects.get(title="Zelda any%")
+    client.post(f"/dashboard/gdq/incentives/runs/{run.pk}", {"action": "start"})
+    assert Run.objects.get(pk=run.pk).running
+    source = make_source(campaign, kind="imraising")
+    ingest_donations(source.pk, [record("7.00")])
+    page = client.get("/dashboard/gdq/incentives/").content.decode()
+    assert "Unallocated: 7.00 USD" in page and ">7.00</td>" in page
+    client.post(f"/dashboard/gdq/incentives/runs/{run.pk}", {"action": "stop"})
+    assert not Run.objects.get(pk=run.pk).running
