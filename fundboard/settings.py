@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "fundboard.widgets",
     "fundboard.dashboard",
     "fundboard.webhooks",  # after dashboard: its post_migrate gives Organisers webhooks
-    "fundboard.incentives",  # marathon incentives, allocation queue and schedule (issue 14)
     "fundboard.fx",  # exchange rates (issue 15)
     "fundboard.matching",  # sponsor match windows (issue 15)
     "fundboard.incentives",  # marathon incentives, allocation queue and schedule (issue 14)

@@ -176,11 +176,6 @@ def load_campaigns(config: dict) -> LoadReport:
 
             for label, w_created in load_webhooks(campaign, data.get("webhook", []), where):
                 (report.created if w_created else report.updated).append(label)
-            from fundboard.incentives.config import load_marathon  # its own app
-
-            runs, incentives = data.get("run", []), data.get("incentive", [])
-            for label, m_created in load_marathon(campaign, runs, incentives, where):
-                (report.created if m_created else report.updated).append(label)
             _load_money(campaign, data, where, report)
             from fundboard.incentives.config import load_marathon  # its own app
 
