@@ -1,16 +1,20 @@
 """Donations in other currencies: converted at ingest at a stored rate, held when no rate is
 known (never dropped), re-rated exactly by staff (issue 15)."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
 
 from fundboard.campaigns.loader import ConfigError, load_campaigns
+from fundboard.dashboard.export import csv_chunks_sync
 from fundboard.fx.models import ExchangeRate, RateChange, RateOrigin
 from fundboard.fx.services import rerate, set_rate, unconverted_summary
 from fundboard.ingest.models import Donation
-from fundboard.ingest.services import ingest_donations
+from fundboard.ingest.services import ingest_donations, remove_donations
 from fundboard.live.snapshot import build_snapshot
+from fundboard.webhooks.payloads import donation_data, removal_data
 
 from .factories import make_campaign, make_source, record
 
@@ -126,3 +130,46 @@ def test_rates_from_campaigns_toml():
         config["campaign"][0]["rates"] = bad
         with pytest.raises(ConfigError):
             load_campaigns(config)
+
+
+def test_csv_export_has_the_original_and_the_converted_amount():
+    campaign = make_campaign()
+    set_rate(campaign, "EUR", Decimal("1.084"))
+    source = make_source(campaign)
+    ingest_donations(
+        source.pk,
+        [
+            record("50.00", uid="eur", currency="EUR"),
+            record("7.00", uid="usd"),
+            record("9.00", uid="nok", currency="NOK"),
+        ],
+    )
+    text = "".join(csv_chunks_sync(campaign))
+    rows = {row["upstream_id"]: row for row in csv.DictReader(io.StringIO(text))}
+    eur, usd, nok = rows["eur"], rows["usd"], rows["nok"]
+    assert (eur["amount"], eur["currency"], eur["converted_amount"], eur["rate"]) == (
+        "50.00",
+        "EUR",
+        "54.20",
+        "1.084",
+    )
+    assert eur["counted"] == "yes"
+    assert (usd["converted_amount"], usd["rate"], usd["counted"]) == ("7.00", "1", "yes")
+    assert (nok["converted_amount"], nok["rate"], nok["counted"]) == ("", "", "no")
+
+
+def test_webhook_bodies_carry_the_converted_amount_beside_the_original():
+    campaign = make_campaign()
+    set_rate(campaign, "EUR", Decimal("1.084"))
+    source = make_source(campaign)
+    added = ingest_donations(source.pk, [record("50.00", uid="e", currency="EUR")]).added[0]
+    body = donation_data(added, campaign)
+    assert (body["amount"], body["currency"], body["converted_amount"]) == ("50.00", "EUR", "54.20")
+    removed = remove_donations(source.pk, ["e"]).removed[0]
+    assert removal_data(removed) == {
+        "id": removed.pk,
+        "amount": "50.00",
+        "currency": "EUR",
+        "converted_amount": "54.20",
+        "approximate": True,
+    }

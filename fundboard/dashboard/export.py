@@ -27,13 +27,13 @@ BATCH_SIZE = 2000
 COLUMNS = [
     "id", "donated_at", "source", "source_kind", "upstream_id", "name", "anonymous",
     "amount", "currency", "message", "fundraiser_id", "test", "removed", "removed_at",
-    "name_hidden", "message_hidden", "approved", "counted",
+    "name_hidden", "message_hidden", "approved", "converted_amount", "rate", "counted",
 ]  # fmt: skip
 
 _FIELDS = [
     "pk", "donated_at", "source__name", "source__kind", "upstream_id", "display_name",
     "anonymous", "amount", "currency", "message", "fundraiser_id", "is_test", "removed",
-    "removed_at", "name_hidden", "message_hidden", "approved",
+    "removed_at", "name_hidden", "message_hidden", "approved", "converted_amount", "rate",
 ]  # fmt: skip
 
 # A cell starting with one of these is a formula to a spreadsheet: donors type these fields.
@@ -57,20 +57,29 @@ def _iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
+def _decimal_text(value, *, places: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2f}" if places else f"{value.normalize():f}"
+
+
 def _row(values: tuple, campaign: Campaign) -> list[str]:
     row = dict(zip(COLUMNS[:-1], values, strict=True))
     in_window = (campaign.starts_at is None or row["donated_at"] >= campaign.starts_at) and (
         campaign.ends_at is None or row["donated_at"] < campaign.ends_at
     )
-    counted = (
-        not row["removed"] and not row["test"] and row["currency"] == campaign.currency
-    ) and in_window
+    # In the campaign's currency, or converted into it at ingest (a held currency: not yet).
+    convertible = row["currency"] == campaign.currency or row["converted_amount"] is not None
+    counted = (not row["removed"] and not row["test"] and convertible) and in_window
     cells = {
         **row,
         "donated_at": _iso(row["donated_at"]),
         "removed_at": _iso(row["removed_at"]),
         "amount": f"{row['amount']:.2f}",
         "approved": _flag(row["approved"]),
+        # In the campaign's currency at `rate` (1 currency = rate); empty when not converted.
+        "converted_amount": _decimal_text(row["converted_amount"], places=True),
+        "rate": _decimal_text(row["rate"]),
         "counted": counted,
     }
     for name in ("anonymous", "test", "removed", "name_hidden", "message_hidden", "counted"):

@@ -55,7 +55,12 @@ def donation_data(donation: Donation, campaign: Campaign) -> dict:
 
 
 def removal_data(donation: Donation) -> dict:
-    return {"id": donation.pk, "amount": money(donation.amount), "currency": donation.currency}
+    data = {"id": donation.pk, "amount": money(donation.amount), "currency": donation.currency}
+    if donation.converted_amount is not None and donation.currency != donation.campaign.currency:
+        # Converted into the campaign's currency at ingest (issue 15), as `donation` carries it.
+        data["converted_amount"] = money(donation.converted_amount)
+        data["approximate"] = True
+    return data
 
 
 def milestone_data(campaign: Campaign, milestone: Decimal, total: Decimal) -> dict:
