@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import alert_controls, views
 
 app_name = "dashboard"
 
@@ -33,6 +33,11 @@ urlpatterns = [
         name="removal-decide",
     ),
     path("<slug:slug>/test-alert", views.test_alert, name="test-alert"),
+    path(
+        "<slug:slug>/alert-control",
+        alert_controls.alert_control_view,
+        name="alert-control",
+    ),
     path("<slug:slug>/embed/", views.embed_builder, name="embed"),
     path("<slug:slug>/export/", views.export, name="export"),
 ]

@@ -141,6 +141,11 @@ class HubConsumer(AsyncWebsocketConsumer):
             # The hub's latest snapshot (no database read): a resync costs a client nothing
             # more than a queued message, and the rate above bounds how many it asks for.
             self.outbox.put(await get_hub().latest_snapshot(self.group, self.campaign_id))
+        elif isinstance(request, dict):
+            await self.handle_request(request)
+
+    async def handle_request(self, request: dict) -> None:
+        """Any other request: ignored here; the staff socket takes commands (dashboard)."""
 
     async def _close_for_policy(self) -> None:
         self.closing = True
