@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboard/", include("fundboard.webhooks.urls")),
     path("", include("fundboard.incentives.urls")),  # marathon widgets and staff pages
     path("dashboard/", include("fundboard.fx.urls")),  # exchange rates (issue 15)
+    path("", include("fundboard.matching.urls")),  # the sponsor match widget (issue 15)
     path("", include("fundboard.ops.urls")),
     path("", include("fundboard.live.urls")),
     path("", include("fundboard.widgets.urls")),

@@ -130,3 +130,48 @@ def test_match_windows_and_count_matches_from_campaigns_toml():
     config["campaign"][0]["match"][0]["ends_at"] = "2026-12-05T17:00:00Z"  # before start
     with pytest.raises(ConfigError):
         load_campaigns(config)
+
+
+def test_the_match_widget_page_and_the_thermometer_load_the_match_line(client):
+    campaign = make_campaign()
+    window(campaign, "<b>Acme</b>", 0, 60, "10000")
+    page = client.get("/c/drive/match")
+    assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers
+    html = page.content.decode()
+    assert "fundboard/match.js" in html and 'id="fb-match-line"' in html
+    assert "<b>Acme</b>" not in html  # in the JSON only, escaped; drawn as text
+    thermometer = client.get("/c/drive/thermometer").content.decode()
+    assert "fundboard/match.js" in thermometer and 'id="match"' in thermometer
+
+
+MATCH_LINE_SCRIPT = """
+global.window = {}; global.document = { getElementById: () => null };
+require(process.argv[1]);
+const m = window.FundboardMatch;
+const money = (v, c) => new Intl.NumberFormat("en-US", {style: "currency", currency: c}).format(v);
+const snap = {currency: "USD", matches: [
+  {sponsor: "Old", ratio: "1.00", starts_at: "2000-01-01T00:00:00Z",
+   ends_at: "2000-01-02T00:00:00Z", cap: "5.00", matched: "0.00", remaining: "5.00", active: false},
+  {sponsor: "Acme", ratio: "1.00", starts_at: "2000-01-01T00:00:00Z",
+   ends_at: "2999-01-01T21:00:00Z", cap: "10000.00", matched: "6790.00",
+   remaining: "3210.00", active: true}]};
+const active = m.activeMatch(snap, Date.now());
+console.log(m.line(active, "USD", money, "en-US"));
+"""
+
+
+def test_the_match_line_says_ratio_end_and_what_is_left():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = Path(__file__).resolve().parent.parent / "static/fundboard/match.js"
+    result = subprocess.run(
+        ["node", "-e", MATCH_LINE_SCRIPT, str(script)],
+        capture_output=True, text=True, timeout=20, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Acme: ×2 until 9 PM · $3,210.00 of $10,000.00 matched left"

@@ -163,6 +163,8 @@
     var bar = byId("bar"), fill = byId("fill"), goalEl = byId("goal");
     var percentEl = byId("percent"), countEl = byId("count"), countLabel = byId("count-label");
     var badge = byId("goal-badge"), celebration = byId("celebration");
+    // The active sponsor match line ("×2 until 9 pm · …"), drawn by match.js when loaded.
+    var drawMatch = window.FundboardMatch ? window.FundboardMatch.follower(byId("match"), money.text, locale, config.words) : function () {};
     var shownTotal = toNumber(totalEl.getAttribute("data-value"));
     var shownCount = toNumber(countEl.textContent.replace(/[^0-9]/g, ""));
     var lastTotal = null, milestoneKey = "", stopTotal = function () {}, stopCount = function () {}, hideTimer = 0;
@@ -250,6 +252,7 @@
 
     function render(snapshot) {
       var currency = snapshot.currency, total = toNumber(snapshot.total), goal = toNumber(snapshot.goal);
+      drawMatch(snapshot);
       stopTotal();
       stopTotal = countUp(shownTotal, total, 1200, function (value, done) {
         shownTotal = value;
@@ -383,11 +386,20 @@
     var track = byId("track"), rows = config.rows || 10, speed = config.speed || 60;
     var shownKey = null, animation = null;
 
+    var campaignCurrency = "";
+    // Converted into the campaign's currency at ingest: "≈ $54.20", the original on hover.
+    function amountOf(item) {
+      if (!item.converted_amount) return el("span", "fb-amount", money.text(item.amount, item.currency));
+      var node = el("span", "fb-amount is-approximate", "≈ " + money.text(item.converted_amount, campaignCurrency));
+      node.title = money.text(item.amount, item.currency);
+      return node;
+    }
+
     function tick(item) {
       var node = el("span", "fb-tick");
       node.appendChild(el("bdi", "fb-name", displayName(item.name)));
       node.appendChild(doc.createTextNode(" "));
-      node.appendChild(el("span", "fb-amount", money.text(item.amount, item.currency)));
+      node.appendChild(amountOf(item));
       if (config.messages !== false && item.message) {
         node.appendChild(doc.createTextNode(" "));
         var message = el("q", "fb-message", item.message);
@@ -408,7 +420,8 @@
 
     function render(snapshot) {
       var items = (snapshot.recent || []).slice(0, rows);
-      var key = items.map(function (i) { return i.id + ":" + i.name + ":" + i.amount + ":" + (i.message || ""); }).join("|");
+      campaignCurrency = snapshot.currency;
+      var key = items.map(function (i) { return i.id + ":" + i.name + ":" + i.amount + ":" + (i.converted_amount || "") + ":" + (i.message || ""); }).join("|");
       if (key === shownKey) return;
       shownKey = key;
       var phase = animation && animation.effect ? (animation.currentTime || 0) / animation.effect.getTiming().duration : 0;
