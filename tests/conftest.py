@@ -47,6 +47,17 @@ def close_worker_thread_connections(django_db_setup, django_db_blocker):
         )
 
 
+@pytest.fixture(autouse=True)
+def fresh_snapshot_cache():
+    """Each test starts with an empty in-memory snapshot cache: a campaign of an earlier
+    test (rolled back, its id and slug reused) must not answer for this one's."""
+    from fundboard.live.snapshot_cache import snapshot_cache
+
+    snapshot_cache.clear()
+    yield
+    snapshot_cache.clear()
+
+
 @pytest.fixture
 def sandbox_server():
     """The imitation platforms on a loopback port, fresh for each test (no generator)."""

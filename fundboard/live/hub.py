@@ -27,6 +27,7 @@ from fundboard.ops import metrics
 
 from .direct import DirectWriter, text_frame
 from .snapshot import read_snapshot_text
+from .snapshot_cache import snapshot_cache
 
 __all__ = ["Outbox", "CampaignHub", "get_hub"]
 
@@ -123,6 +124,8 @@ class CampaignHub:
                 feed.channel = await layer.new_channel("hub.")
                 await layer.group_add(group, feed.channel)
                 feed.reader = asyncio.create_task(self._read(feed), name=f"hub-{group}")
+                if _campaign_of(group) is not None:  # the JSON endpoint may trust its cache
+                    snapshot_cache.follow(_campaign_of(group))
             (feed.members if outbox.events else feed.snapshot_members).add(outbox)
         if snapshot_of is not None:
             outbox.put(await self._current_snapshot(feed, snapshot_of))
@@ -138,6 +141,8 @@ class CampaignHub:
             if feed.members or feed.snapshot_members:
                 return
             del self._feeds[group]
+            if _campaign_of(group) is not None:
+                snapshot_cache.unfollow(_campaign_of(group))
             if feed.reader:
                 feed.reader.cancel()
             await get_channel_layer().group_discard(group, feed.channel)
@@ -181,6 +186,8 @@ class CampaignHub:
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
             feed.latest_snapshot, feed.latest_version = text, version
+            if _campaign_of(feed.group) is not None:
+                snapshot_cache.store(_campaign_of(feed.group), text, version)
         direct, sockets = 0, len(feed.members)
         if kind == "snapshot":
             # A snapshot-only outbox holds one message: this replaces an unsent older one.
@@ -205,6 +212,12 @@ class CampaignHub:
         outbox.overflowed = False
         if kind != "snapshot" and feed.latest_snapshot:
             outbox.items.appendleft(feed.latest_snapshot)
+
+
+def _campaign_of(group: str) -> int | None:
+    """The campaign a public group (`campaign.<id>`, broadcast.py) carries; None for others."""
+    prefix, _, campaign_id = group.partition(".")
+    return int(campaign_id) if prefix == "campaign" and campaign_id.isdigit() else None
 
 
 _hubs: dict[int, CampaignHub] = {}

@@ -3,17 +3,21 @@
 from fundboard.ingest import signals
 
 from .broadcast import broadcaster
+from .snapshot_cache import snapshot_cache
 
 
 def _donations_added(sender, campaign, donations, version, **kwargs):
+    snapshot_cache.forget(campaign.pk)  # committed here: this process's JSON shows it now
     broadcaster.donations_added(campaign, donations, version)
 
 
 def _donations_removed(sender, campaign, donations, version, **kwargs):
+    snapshot_cache.forget(campaign.pk)
     broadcaster.donations_removed(campaign, donations, version)
 
 
 def _campaign_changed(sender, campaign, version, **kwargs):
+    snapshot_cache.forget(campaign.pk)
     broadcaster.campaign_changed(campaign.pk)
 
 

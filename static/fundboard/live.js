@@ -1,7 +1,8 @@
 /* Fundboard live client: one dependency-free script shared by every widget page.
  *
- * The server renders the first state; this script keeps it live. It reads the embedded
- * snapshot (#fb-snapshot) and options (#fb-config), connects to /ws/campaigns/<slug>,
+ * The page is cached and carries no numbers: this script fetches the first snapshot from
+ * /api/v1/campaigns/<slug> (or reads an embedded #fb-snapshot), draws it in place of the
+ * skeleton, reads the options (#fb-config), connects to /ws/campaigns/<slug>,
  * applies `snapshot`, `donation` and `donation_removed` messages, reconnects with capped
  * backoff and jitter, resyncs when a version gap shows, and polls the JSON snapshot when
  * websockets are blocked. Everything a donor typed is set with textContent, never as HTML.
@@ -27,7 +28,8 @@
   var config = readJSON("fb-config") || {};
   var firstSnapshot = readJSON("fb-snapshot");
   var motionQuery = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
-  function reducedMotion() { return !!(motionQuery && motionQuery.matches); }
+  var drawInstantly = false; // the first paint: the numbers appear as they are, no count-up
+  function reducedMotion() { return drawInstantly || !!(motionQuery && motionQuery.matches); }
 
   // The page's words in the viewer's language, from the server's translations
   // (fundboard/widgets/words.py) with the URL's label overrides: drawn as text only.
@@ -461,7 +463,7 @@
       (handlers.donation ? "" : "?events=0");
     var snapshotUrl = "/api/v1/campaigns/" + encodeURIComponent(slug);
     var BASE = 500, CAP = 10000, GAP_WAIT = 2000, POLL_EVERY = 5000;
-    var socket = null, failures = 0, reconnectTimer = 0, pollTimer = 0, gapTimer = 0;
+    var socket = null, failures = 0, reconnectTimer = 0, pollTimer = 0, gapTimer = 0, etag = "";
     var version = -1, freshConnection = false;
 
     function setState(state) { root.setAttribute("data-connection", state); }
@@ -536,11 +538,21 @@
       if (!reconnectTimer) reconnectTimer = setTimeout(connect, delay);
     }
 
+    // Polling sends the version it has as If-None-Match: an unchanged campaign costs a
+    // bodyless 304, answered from the server's memory or from a cache in front of it.
     function poll() {
       if (!window.fetch) return;
-      fetch(snapshotUrl, { cache: "no-store", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (snapshot) { if (snapshot && typeof snapshot.version === "number") applySnapshot(snapshot); })
+      var headers = { Accept: "application/json" };
+      if (etag) headers["If-None-Match"] = etag;
+      fetch(snapshotUrl, { cache: "no-store", headers: headers })
+        .then(function (response) {
+          if (!response.ok) return null; // 304 included: nothing new
+          var tag = response.headers.get("ETag");
+          return response.json().then(function (snapshot) { if (tag) etag = tag; return snapshot; });
+        })
+        .then(function (snapshot) {
+          if (snapshot && typeof snapshot.version === "number" && snapshot.version >= version) applySnapshot(snapshot);
+        })
         .catch(function () {});
     }
     function startPolling() { if (!pollTimer) { poll(); pollTimer = setInterval(poll, POLL_EVERY); } }
@@ -562,6 +574,9 @@
   // Shared with widgets drawn by their own scripts (incentives.js).
   window.FundboardLive = { LiveConnection: LiveConnection };
 
+  // Shared with widgets drawn by their own scripts (incentives.js).
+  window.FundboardLive = { LiveConnection: LiveConnection };
+
   /* ------------------------------------------------------------------ embed height --- */
 
   // Framed by embed.js: tell the parent page our height so its iframe fits the content.
@@ -578,8 +593,27 @@
 
   /* ------------------------------------------------------------------------- start --- */
 
+  // The page is cached and carries no numbers: the first snapshot comes from the JSON
+  // endpoint (revalidated, so never older than what a cache in front holds for a second),
+  // retried with backoff; the socket then brings every later one.
+  function loadFirstSnapshot(done, attempt) {
+    attempt = attempt || 0;
+    fetch("/api/v1/campaigns/" + encodeURIComponent(config.slug), { cache: "no-cache", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; })
+      .then(function (snapshot) {
+        if (snapshot && typeof snapshot.version === "number") { done(snapshot); return; }
+        setTimeout(function () { loadFirstSnapshot(done, attempt + 1); }, Math.min(10000, 500 * Math.pow(2, attempt)));
+      });
+  }
+
   function start() {
-    if (!firstSnapshot || !config.slug) return;
+    if (!config.slug) return;
+    if (firstSnapshot) begin();
+    else if (window.fetch) loadFirstSnapshot(function (snapshot) { firstSnapshot = snapshot; begin(); });
+  }
+
+  function begin() {
     var widget;
     switch (config.widget) {
       case "thermometer": widget = Thermometer(); break;
@@ -589,7 +623,9 @@
       case "alerts": widget = Alerts(firstSnapshot); break;
       default: return;
     }
-    widget.render(firstSnapshot);
+    drawInstantly = true;
+    try { widget.render(firstSnapshot); } finally { drawInstantly = false; }
+    root.removeAttribute("data-pending"); // the skeleton gives way to the real numbers
     var connection = LiveConnection(config.slug, {
       snapshot: function (snapshot) { widget.render(snapshot); },
       donation: widget.donation,

@@ -1,0 +1,156 @@
+"""The JSON snapshot's read path: from memory, with the version as ETag, cacheable.
+
+Issue 17: every snapshot request used to rebuild the snapshot from the database, with
+`Cache-Control: no-cache` and no ETag. Now a cached campaign costs no query, a client that
+has the current version gets a bodyless 304, and caches in front may keep it for a second.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from fundboard.campaigns.models import Campaign
+from fundboard.ingest.services import ingest_donations
+from fundboard.live.consumers import campaign_id_for_slug
+from fundboard.live.snapshot import build_snapshot, snapshot_message
+from fundboard.live.snapshot_cache import SnapshotCache
+from fundboard.live.views import CACHE_CONTROL
+
+from .factories import make_campaign, make_source, record
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/campaigns/spring"
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+@pytest.fixture
+def campaign():
+    return make_campaign("spring", name="Spring Drive", goal=Decimal("1000"))
+
+
+def _version(campaign: Campaign) -> int:
+    campaign.refresh_from_db(fields=["version"])
+    return campaign.version
+
+
+def _committed(capture, source_id, records):
+    """Ingest and run the after-commit signals, as a real commit does (the test's own
+    transaction never commits): they tell this process's cache the snapshot changed."""
+    with capture(execute=True):
+        ingest_donations(source_id, records)
+
+
+def test_the_etag_is_the_version_and_changes_exactly_when_it_does(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    source = make_source(campaign)
+    first = client.get(URL)
+    assert first["ETag"] == f'"v{_version(campaign)}"'
+    assert client.get(URL)["ETag"] == first["ETag"]  # nothing changed: same tag
+
+    _committed(django_capture_on_commit_callbacks, source.pk, [record("12.50", "Ann", uid="ann-1")])
+    second = client.get(URL)
+    assert second["ETag"] == f'"v{_version(campaign)}"' != first["ETag"]
+    body = second.json()
+    # The tag and the numbers come from the same moment.
+    assert f'"v{body["version"]}"' == second["ETag"] and body["total"] == "12.50"
+
+    # The same donation again changes nothing: no new version, the same tag.
+    _committed(django_capture_on_commit_callbacks, source.pk, [record("12.50", "Ann", uid="ann-1")])
+    assert _version(campaign) == body["version"]
+    assert client.get(URL)["ETag"] == second["ETag"]
+
+
+def test_an_unchanged_version_answers_304_without_a_body(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    source = make_source(campaign)
+    tag = client.get(URL)["ETag"]
+    for header in (tag, f"W/{tag}", f'"v999999", {tag}', "*"):
+        response = client.get(URL, headers={"If-None-Match": header})
+        assert response.status_code == 304, header
+        assert response.content == b""
+        assert response["ETag"] == tag and response["Cache-Control"] == CACHE_CONTROL
+    _committed(django_capture_on_commit_callbacks, source.pk, [record("5.00")])
+    changed = client.get(URL, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.json()["total"] == "5.00"
+
+
+def test_a_cached_snapshot_costs_no_database_query(client, campaign, django_assert_num_queries):
+    ingest_donations(make_source(campaign).pk, [record("7.00")])
+    client.get(URL)  # the first request reads the database
+    with django_assert_num_queries(0):
+        response = client.get(URL)
+    assert response.json()["total"] == "7.00"
+    with django_assert_num_queries(0):
+        assert client.get(URL, headers={"If-None-Match": response["ETag"]}).status_code == 304
+
+
+def test_the_json_says_how_caches_may_keep_it(client, campaign):
+    response = client.get(URL)
+    assert response["Cache-Control"] == "public, max-age=1, stale-while-revalidate=60"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response["Access-Control-Expose-Headers"] == "ETag"
+    assert response["Content-Type"] == "application/json"
+    # The body is the snapshot as built from the database, nothing more or less.
+    assert response.json() == build_snapshot(campaign)
+    assert client.get("/api/v1/campaigns/nope").status_code == 404
+
+
+def test_a_campaign_the_hub_follows_is_kept_current_by_its_broadcasts(
+    campaign, django_assert_num_queries
+):
+    cache = SnapshotCache(ttl=0.0)  # anything not followed is read again every time
+    cache.follow(campaign.pk)
+    assert cache.get("spring", campaign_id_for_slug).version == _version(campaign)
+    # A broadcast (what the hub receives) replaces it; no database read after that.
+    newer = {**build_snapshot(campaign), "total": "99.00", "version": campaign.version + 1}
+    cache.store(campaign.pk, snapshot_message(newer), newer["version"])
+    with django_assert_num_queries(0):
+        entry = cache.get("spring", campaign_id_for_slug)
+    assert entry.version == newer["version"] and b'"total":"99.00"' in entry.body
+    # An older snapshot arriving late never replaces a newer one.
+    cache.store(campaign.pk, snapshot_message(build_snapshot(campaign)), campaign.version)
+    assert cache.get("spring", campaign_id_for_slug).version == newer["version"]
+
+
+def test_a_campaign_nobody_follows_is_read_again_after_its_ttl(
+    campaign, django_assert_max_num_queries
+):
+    cache = SnapshotCache(ttl=0.0)
+    cache.get("spring", campaign_id_for_slug)
+    ingest_donations(make_source(campaign).pk, [record("3.00")])  # committed elsewhere
+    assert b'"total":"3.00"' in cache.get("spring", campaign_id_for_slug).body
+    # The hub leaving makes a followed entry expire like the others.
+    cache.follow(campaign.pk)
+    cache.get("spring", campaign_id_for_slug)
+    cache.unfollow(campaign.pk)
+    ingest_donations(make_source(campaign).pk, [record("4.00")])
+    assert b'"total":"7.00"' in cache.get("spring", campaign_id_for_slug).body
+
+
+def test_a_change_committed_in_this_process_is_served_at_once(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    source = make_source(campaign)
+    assert client.get(URL).json()["total"] == "0.00"
+    _committed(
+        django_capture_on_commit_callbacks, source.pk, [record("8.00")]
+    )  # within the TTL of the cached entry
+    assert client.get(URL).json()["total"] == "8.00"
+
+
+def test_the_cache_holds_a_bounded_number_of_campaigns(campaign):
+    for slug in ("a", "b"):
+        make_campaign(slug)
+    cache = SnapshotCache(max_campaigns=2)
+    for slug in ("spring", "a", "b"):
+        cache.get(slug, campaign_id_for_slug)
+    assert list(cache._by_slug) == ["a", "b"]  # the least recently used went out
+    assert cache.get("nope", campaign_id_for_slug) is None
