@@ -574,9 +574,6 @@
   // Shared with widgets drawn by their own scripts (incentives.js).
   window.FundboardLive = { LiveConnection: LiveConnection };
 
-  // Shared with widgets drawn by their own scripts (incentives.js).
-  window.FundboardLive = { LiveConnection: LiveConnection };
-
   /* ------------------------------------------------------------------ embed height --- */
 
   // Framed by embed.js: tell the parent page our height so its iframe fits the content.
