@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 
 app = Celery("fundboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["fundboard.sync", "fundboard.webhooks"])
+app.autodiscover_tasks(["fundboard.sync", "fundboard.webhooks", "fundboard.fx"])
 
 
 @signals.worker_init.connect

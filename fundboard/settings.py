@@ -258,6 +258,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fundboard.webhooks.tasks.dispatch_due_webhooks",
         "schedule": 5.0,
     },
+    # The optional exchange-rates feed (fundboard/fx/feed.py); does nothing when unset.
+    "fetch-rates": {
+        "task": "fundboard.fx.tasks.fetch_rates_task",
+        "schedule": float(os.environ.get("FUNDBOARD_RATES_EVERY", "3600")),
+        "options": {"expires": 60},
+    },
 }
 
 # Optional allow-list of upstream hosts sources may talk to: comma-separated `host`,
@@ -279,6 +285,9 @@ FUNDBOARD = {
     "MAX_DONATION_AMOUNT": os.environ.get("FUNDBOARD_MAX_DONATION_AMOUNT", "1000000"),
     # Donations older than this when they arrive (history, long backfills) raise no alert.
     "ALERT_MAX_AGE_SECONDS": float(os.environ.get("FUNDBOARD_ALERT_MAX_AGE_SECONDS", "600")),
+    # Optional global exchange rates: a JSON {"base", "rates"} document (fundboard/fx/feed.py).
+    "RATES_URL": os.environ.get("FUNDBOARD_RATES_URL", ""),
+    "RATES_EVERY_SECONDS": float(os.environ.get("FUNDBOARD_RATES_EVERY", "3600")),
     # How often the stream supervisor rescans sources, and a stream lease's time to live.
     "STREAM_SCAN_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_SCAN_SECONDS", "1.0")),
     "STREAM_LEASE_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6")),

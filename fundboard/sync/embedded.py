@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from fundboard.fx.tasks import run_rates_feed
 from fundboard.live.broadcast import broadcaster
 from fundboard.webhooks.runner import run_webhook_deliveries
 
@@ -26,5 +27,8 @@ async def run_embedded_ingest(stop: asyncio.Event) -> None:
     broadcaster.bind(asyncio.get_running_loop())
     log.info("embedded ingest started (stream runners and poll scheduler in this process)")
     await asyncio.gather(
-        run_stream_sources(stop), run_poll_scheduler(stop), run_webhook_deliveries(stop)
+        run_stream_sources(stop),
+        run_poll_scheduler(stop),
+        run_webhook_deliveries(stop),
+        run_rates_feed(stop),  # the optional exchange-rates feed (fundboard.fx.feed)
     )
