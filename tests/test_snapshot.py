@@ -8,6 +8,7 @@ import msgpack
 import pytest
 
 from fundboard.ingest.models import Donation
+from fundboard.ingest.moderation import approve_donations
 from fundboard.ingest.services import apply_poll_result, ingest_donations
 from fundboard.live.snapshot import build_snapshot
 from fundboard.providers.records import EntryRecord, PollResult, TotalsRecord
@@ -83,9 +84,15 @@ def test_hidden_and_held_messages_are_absent():
 
     campaign.hold_for_review = True
     campaign.save()
-    ingest_donations(source.pk, [record(name="Held", message="wait")])
-    held = build_snapshot(campaign)["recent"][0]
-    assert held["name"] == "Anonymous" and "message" not in held
+    ingest_donations(source.pk, [record(name="Held", message="wait", uid="h1")])
+    held = Donation.objects.get(upstream_id="h1")
+    snapshot = build_snapshot(campaign)
+    # Held for review: counted, but no ticker entry (and so no alert) until approved.
+    assert held.pk not in [d["id"] for d in snapshot["recent"]]
+    assert len(snapshot["recent"]) == 2 and snapshot["donation_count"] == 3
+    approve_donations(campaign.pk, [held.pk])
+    shown = build_snapshot(campaign)["recent"][0]
+    assert (shown["id"], shown["name"], shown["message"]) == (held.pk, "Held", "wait")
 
 
 def test_leaderboards_leave_blocked_entries_off_and_sort_by_raised():
