@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.conf import settings
+
 from fundboard.widgets import theme
 
 __all__ = ["embed_options"]
@@ -28,6 +30,18 @@ def _field(name, label, kind, default, *, choices=None, widgets=None, low=None, 
         "min": low,
         "max": high,
     }
+
+
+# Words a streamer may replace (widgets/words.py), and the widgets that show them.
+LABELS = [
+    ("label_raised", 'Words for "raised of"', ["thermometer"]),
+    ("label_donations", 'Word for "donations"', ["thermometer"]),
+    ("label_goal", 'Words for "Goal reached!"', ["thermometer"]),
+    ("label_stretch", 'Words for "Stretch goal"', ["thermometer"]),
+    ("label_title", "Heading", ["leaderboard", "top-donors"]),
+    ("label_latest", 'Word for "Latest"', ["ticker"]),
+    ("label_donated", 'Word for "donated"', ["alerts"]),
+]
 
 
 def embed_options() -> dict:
@@ -62,5 +76,11 @@ def embed_options() -> dict:
                widgets=["alerts"]),
         _field("speed", "Ticker speed (px/s)", "number", defaults["speed"],
                widgets=["ticker"], low=10, high=600),
+        _field("width", "Width", "select", defaults["width"], choices=list(theme.WIDTHS)),
+        _field("lang", "Language of the words", "select", "",
+               choices=["", *(code for code, _ in settings.LANGUAGES)]),
+        *(_field(name, label, "text", "", widgets=widgets) for name, label, widgets in LABELS),
     ]  # fmt: skip
-    return {"widgets": list(theme.WIDGETS.items()), "fields": fields}
+    # The script embed's loader, by its stable (unhashed) name: pasted snippets outlive deploys.
+    embed_script = f"{settings.STATIC_URL}fundboard/embed.js"
+    return {"widgets": list(theme.WIDGETS.items()), "fields": fields, "embed_script": embed_script}

@@ -77,11 +77,14 @@
     var iframe = '<iframe src="' + escapeAttr(url) + '" width="' + width + '" height="' + height +
       '" style="border:0;background:transparent" allowtransparency="true" title="' +
       escapeAttr(widget.options[widget.selectedIndex].text) + '"></iframe>';
-    var id = "fundboard-" + page.slug + "-" + widget.value;
-    var script = '<div id="' + id + '"></div>\n<script>(function(){var f=document.createElement("iframe");' +
-      'f.src=' + JSON.stringify(url).replace(/</g, "\\u003c") + ';f.width="' + width + '";f.height="' + height + '";' +
-      'f.style.border="0";f.style.background="transparent";f.title="Fundboard";' +
-      'document.getElementById(' + JSON.stringify(id) + ').appendChild(f);})();<\/script>';
+    // static/fundboard/embed.js places the iframe where the tag is and sizes it to the widget:
+    // the options travel as data-* attributes (data-currency-display -> currency_display).
+    var script = '<script src="' + escapeAttr(page.site.replace(/\/$/, "") + options.embed_script) +
+      '" data-campaign="' + escapeAttr(page.slug) + '" data-widget="' + escapeAttr(widget.value) + '"';
+    new URLSearchParams(query(false)).forEach(function (value, name) {
+      script += " data-" + name.replace(/_/g, "-") + '="' + escapeAttr(value) + '"';
+    });
+    script += ' async><\/script>';
     document.getElementById("embed-url").value = url;
     document.getElementById("embed-obs").value = obs;
     document.getElementById("embed-iframe").value = iframe;
