@@ -96,9 +96,13 @@
     // Test donations are stored in the test currency (XTS); viewers see the campaign's.
     function currencyOf(donation) { return donation.test ? campaignCurrency : donation.currency; }
 
+    // What a donation counts for in the campaign's currency (converted at ingest, issue 15):
+    // tiers and `min` compare that, so 2000 MXN is not taken for more than 1000 EUR.
+    function counted(donation) { return donation.converted_amount || donation.amount; }
+
     function tierFor(donation) {
       if (donation.test) return null;
-      var amount = toNumber(donation.amount);
+      var amount = toNumber(counted(donation));
       for (var i = 0; i < tiers.length; i++) if (amount >= toNumber(tiers[i].amount)) return tiers[i];
       return null;
     }
@@ -113,7 +117,10 @@
       headline.appendChild(el("bdi", "fb-name", donation.name));
       if (config.amounts !== false) {
         headline.appendChild(el("span", "fb-verb", words.donated));
-        var amount = el("span", "fb-amount", money.text(donation.amount, currencyOf(donation)));
+        var shown = money.text(donation.amount, currencyOf(donation));
+        // "€50.00 ≈ $54.20": the original, then what it counts for in the campaign's currency.
+        if (donation.converted_amount) shown += " ≈ " + money.text(donation.converted_amount, campaignCurrency);
+        var amount = el("span", "fb-amount", shown);
         if (item.tier && item.tier.colour) amount.style.color = item.tier.colour;
         headline.appendChild(amount);
       } else {
@@ -250,7 +257,7 @@
       seen[data.id] = true;
       if (!data.test) lastId = Math.max(lastId, data.id);
       // A test alert always shows: staff sent it to see the overlay, whatever its minimum.
-      if (!data.test && toNumber(data.amount) < minimum) return;
+      if (!data.test && toNumber(counted(data)) < minimum) return;
       stats.received += 1;
       enqueue({ donation: data, arrived: Date.now(), tier: tierFor(data), replay: false, duringPause: paused });
     }
