@@ -67,7 +67,8 @@ MEASURE_DIGITS = """async () => {
     page: width(style.fontFamily),
     rounded: width('"Fundboard Rounded"'),
     emoji: width('"Noto Color Emoji"'),
-    loaded: (await document.fonts.load(style.fontWeight + ' 40px "Fundboard Rounded"', "0123")).length,
+    loaded: (await document.fonts.load(style.fontWeight + ' 40px "Fundboard Rounded"', "01"))
+      .length,
     family: style.fontFamily,
   };
 }"""
@@ -165,3 +166,42 @@ def test_favicon_loads(streamed_campaign, page):
     response = page.goto(f"{campaign.server.url}/favicon.ico")
     assert response.status == 200
     assert response.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+
+
+def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, page):
+    from ..test_dashboard_helpers import CAMPAIGN, PASSWORD, create_user
+    from .test_widgets_look import HostSite
+
+    server = fundboard_server(CAMPAIGN)
+    create_user(server, "olive", "Organisers")
+    page.goto(server.url + "/dashboard/spring/embed/")
+    page.fill("#id_username", "olive")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(server.url + "/dashboard/spring/embed/")
+    page.select_option("#embed-widget", "ticker")
+    page.select_option("select[name=font]", "rounded")
+    page.fill("input[name=label_latest]", 'New "now"')
+    page.wait_for_function(
+        "() => document.getElementById('embed-script').value.includes('data-font')"
+    )
+    snippet = page.locator("#embed-script").input_value()
+    assert snippet.startswith(f'<script src="{server.url}/static/fundboard/embed.js"')
+    assert 'data-campaign="spring" data-widget="ticker"' in snippet
+    assert 'data-font="rounded"' in snippet
+    assert 'data-label-latest="New &quot;now&quot;"' in snippet
+    assert "<iframe" not in snippet
+
+    site = HostSite()  # the snippet pasted into another website places the widget
+    try:
+        host = browser.new_context().new_page()
+        host.goto(site.page(snippet))
+        frame = host.locator("iframe")
+        frame.wait_for()
+        src = frame.get_attribute("src")
+        assert src.startswith(f"{server.url}/c/spring/ticker?")
+        assert "font=rounded" in src and "label_latest=New+%22now%22" in src
+        label = host.frame_locator("iframe").locator(".fb-ticker-label")
+        assert label.inner_text(timeout=15_000).lower() == 'new "now"'
+    finally:
+        site.close()
