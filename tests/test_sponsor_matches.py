@@ -175,3 +175,22 @@ def test_the_match_line_says_ratio_end_and_what_is_left():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Acme: ×2 until 9 PM · $3,210.00 of $10,000.00 matched left"
+
+
+def test_an_admin_saved_window_is_in_the_next_snapshot(admin_client, settings):
+    settings.AXES_ENABLED = False
+    campaign = make_campaign()
+    version = campaign.version
+    response = admin_client.post(
+        "/admin/matching/matchwindow/add/",
+        {
+            "campaign": campaign.pk, "sponsor": "Acme", "starts_at_0": "2026-12-05",
+            "starts_at_1": "18:00:00", "ends_at_0": "2026-12-05", "ends_at_1": "21:00:00",
+            "cap": "10000", "ratio": "1", "precedence": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    campaign.refresh_from_db()
+    assert campaign.version > version
+    assert [m["sponsor"] for m in build_snapshot("drive")["matches"]] == ["Acme"]
+    assert admin_client.get("/admin/fx/exchangerate/").status_code == 200

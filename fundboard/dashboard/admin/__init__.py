@@ -5,6 +5,6 @@ through `fundboard.dashboard.actions`, and the data flow only goes from left to 
 campaigns and ingest know nothing of the dashboard.
 """
 
-from . import campaigns, donations, incentives, staff_actions, webhooks
+from . import campaigns, donations, incentives, money, staff_actions, webhooks
 
-__all__ = ["campaigns", "donations", "incentives", "staff_actions", "webhooks"]
+__all__ = ["campaigns", "donations", "incentives", "money", "staff_actions", "webhooks"]

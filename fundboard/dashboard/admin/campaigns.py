@@ -173,6 +173,7 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Goal and window", {"fields": ("goal", "currency", "milestones", "starts_at", "ends_at")}),
         ("Moderation", {"fields": ("hold_for_review", "blocked_words")}),
         ("Embedding", {"fields": ("allowed_origins",)}),
+        ("Sponsor matches", {"fields": ("count_matches",)}),  # windows: their own admin
         ("State", {"fields": ("version", "updated_at", "created_at"), "classes": ["collapse"]}),
     )
 
