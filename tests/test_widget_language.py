@@ -202,3 +202,35 @@ def test_summary_counts_donations_and_sources_per_period():
     now[0] = 25.0
     summary.add(source_id=7, count=1)
     assert lines[-1] == "ingested 3 donations (2 sources) in the last 15 s"
+
+
+def test_toml_stretch_goals_are_stored_with_the_milestones(db, tmp_path):
+    from fundboard.campaigns.loader import load_campaigns_file
+    from fundboard.campaigns.models import Campaign
+
+    config = tmp_path / "campaigns.toml"
+    config.write_text(
+        '[[campaign]]\nslug = "run"\ngoal = "25000"\nmilestones = ["5000", "10000"]\n'
+        'stretch_goals = ["40000", "30000"]\n'
+    )
+    load_campaigns_file(config)
+    assert Campaign.objects.get(slug="run").milestones == ["5000", "10000", "30000", "40000"]
+
+
+def test_thermometer_past_the_goal_moves_on_to_the_stretch_goal():
+    from fundboard.widgets.views import _milestones, _thermometer
+
+    def money(value, *_, **__):
+        return f"${value}"
+
+    snapshot = {
+        "goal": "100.00",
+        "total": "150.00",
+        "progress": 1.5,
+        "milestones": ["50", "200", "400"],
+    }
+    thermometer = _thermometer(snapshot, parse_options({}), money)
+    assert thermometer["percent"] == 75 and thermometer["stretch_text"] == "$200"
+    assert [m["amount"] for m in _milestones(snapshot, money)] == ["50", "100.00", "200"]
+    snapshot["total"] = "90.00"
+    assert _thermometer(snapshot, parse_options({}), money)["stretch_text"] == ""

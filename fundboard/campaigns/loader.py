@@ -31,7 +31,7 @@ from .models import Campaign, Source, SourceKind
 __all__ = ["ConfigError", "LoadReport", "load_campaigns", "load_campaigns_file"]
 
 CAMPAIGN_KEYS = {
-    "slug", "name", "goal", "currency", "starts_at", "ends_at", "milestones",
+    "slug", "name", "goal", "currency", "starts_at", "ends_at", "milestones", "stretch_goals",
     "allowed_origins", "hold_for_review", "blocked_words", "source", "webhook",
     "rates", "count_matches", "match",
 }  # fmt: skip
@@ -96,6 +96,17 @@ def _check_keys(data: dict, allowed: set[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
 
 
+def _milestones(data: dict, where: str) -> list[str]:
+    """`milestones` and `stretch_goals` (amounts above the goal: the thermometer moves on to
+    them once the goal is reached) are stored together, in order."""
+    amounts = {
+        _decimal(m, f"{where}.{key}")
+        for key in ("milestones", "stretch_goals")
+        for m in data.get(key, [])
+    }
+    return [str(m) for m in sorted(amounts)]
+
+
 def _campaign_fields(data: dict, where: str) -> dict:
     return {
         "name": str(data.get("name") or data["slug"]),
@@ -103,7 +114,7 @@ def _campaign_fields(data: dict, where: str) -> dict:
         "currency": str(data.get("currency", "USD")).upper(),
         "starts_at": _datetime(data.get("starts_at"), f"{where}.starts_at"),
         "ends_at": _datetime(data.get("ends_at"), f"{where}.ends_at"),
-        "milestones": [str(_decimal(m, f"{where}.milestones")) for m in data.get("milestones", [])],
+        "milestones": _milestones(data, where),
         "allowed_origins": _lines(data.get("allowed_origins")),
         "hold_for_review": bool(data.get("hold_for_review", False)),
         "blocked_words": _lines(data.get("blocked_words")),
