@@ -52,10 +52,13 @@ def fresh_snapshot_cache():
     """Each test starts with an empty in-memory snapshot cache: a campaign of an earlier
     test (rolled back, its id and slug reused) must not answer for this one's."""
     from fundboard.live.snapshot_cache import snapshot_cache
+    from fundboard.widgets.page_cache import page_cache
 
     snapshot_cache.clear()
+    page_cache.clear()
     yield
     snapshot_cache.clear()
+    page_cache.clear()
 
 
 @pytest.fixture

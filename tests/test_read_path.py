@@ -8,10 +8,11 @@ has the current version gets a bodyless 304, and caches in front may keep it for
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from fundboard.campaigns.models import Campaign
-from fundboard.ingest.services import ingest_donations
+from fundboard.ingest.services import commit_change, ingest_donations
 from fundboard.live.consumers import campaign_id_for_slug
 from fundboard.live.snapshot import build_snapshot, snapshot_message
 from fundboard.live.snapshot_cache import SnapshotCache
@@ -154,3 +155,26 @@ def test_the_cache_holds_a_bounded_number_of_campaigns(campaign):
         cache.get(slug, campaign_id_for_slug)
     assert list(cache._by_slug) == ["a", "b"]  # the least recently used went out
     assert cache.get("nope", campaign_id_for_slug) is None
+
+
+# --- widget pages ---------------------------------------------------------------------------
+
+
+def test_a_widget_page_is_served_from_memory_until_the_version_moves(
+    client, campaign, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    page = "/c/spring/thermometer?theme=dark&lang=de"
+    first = client.get(page)
+    with django_assert_num_queries(0):
+        again = client.get(page)
+    assert again.content == first.content
+    for header in ("Content-Security-Policy", "Cache-Control", "Content-Language"):
+        assert again[header] == first[header], header
+    assert "X-Frame-Options" not in again  # still framable: the CSP says by whom
+
+    # A settings change is a new version (as the dashboard's save makes one): a new page.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(name="Autumn Drive")
+        campaign.refresh_from_db()
+        commit_change(campaign)
+    assert b"Autumn Drive" in client.get(page).content

@@ -50,12 +50,15 @@ def _text_of(html: str, element_id: str) -> str:
 # --- first paint ------------------------------------------------------------------------
 
 
-def test_a_widget_page_carries_settings_but_no_numbers_so_it_can_be_cached(client, campaign):
+def test_a_widget_page_carries_settings_but_no_numbers_so_it_can_be_cached(
+    client, campaign, django_capture_on_commit_callbacks
+):
     """The page is the same before and after donations (a cache may keep it); live.js draws
     the numbers from the JSON snapshot, behind a skeleton until then."""
     before = {widget: client.get(f"/c/spring/{widget}").content for widget in WIDGETS}
     source = make_source(campaign)
-    ingest_donations(source.pk, [record("300.00", "Ann", message="Go!"), record("25.50", "Bo")])
+    with django_capture_on_commit_callbacks(execute=True):  # as committed: caches told
+        ingest_donations(source.pk, [record("300.00", "Ann", message="Go!"), record("25.50", "Bo")])
     for widget in WIDGETS:
         response = client.get(f"/c/spring/{widget}")
         assert response.content == before[widget], widget

@@ -20,10 +20,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from fundboard.campaigns.models import Campaign
+from fundboard.live.consumers import campaign_id_for_slug
 from fundboard.live.snapshot import ANONYMOUS, build_snapshot
+from fundboard.live.snapshot_cache import snapshot_cache
 
 from .framing import widget_csp
 from .money import format_money, money_parts, percent
+from .page_cache import page_cache
 from .theme import FONTS, SOUNDS, WIDGETS, WidgetOptions, parse_options
 from .words import language_for, widget_words
 
@@ -195,6 +198,20 @@ def _with_widget_headers(response, campaign: Campaign, request):
 def widget_page(request, slug: str, widget: str):
     if widget not in WIDGETS:
         raise Http404("No such widget")
+    # The campaign's current version, from memory (no query while cached): a page rendered
+    # at this version is still right (page_cache.py).
+    current = snapshot_cache.get(slug, campaign_id_for_slug)
+    if current is None:
+        raise Http404("No such campaign")
+    key = (request.get_host(), request.get_full_path())
+    response = page_cache.get(key, current.version)
+    if response is None:
+        response = _render_widget_page(request, slug, widget)
+        page_cache.put(key, current.version, response)
+    return response
+
+
+def _render_widget_page(request, slug: str, widget: str):
     campaign = get_object_or_404(Campaign, slug=slug)
     options = parse_options(request.GET)
     snapshot = _placeholder_snapshot(campaign)
