@@ -314,8 +314,9 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         # Beat logs "Scheduler: Sending due task dispatch-due-polls" every second, and the
-        # worker a "succeeded" line per task: at INFO they bury everything else.
+        # worker a "received" and a "succeeded" line per task: at INFO they bury everything else.
         "celery.beat": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},  # "Task ... received", as often
     },
 }
