@@ -25,6 +25,7 @@ OUT = REPO / "docs" / "screenshots"
 SHOTS = [
     ("thermometer", "thermometer", "", 720, 190),
     ("thermometer-vertical", "thermometer", "layout=vertical&size=20", 420, 420),
+    ("thermometer-de", "thermometer", "lang=de&locale=de-DE&font=rounded", 720, 190),
     ("leaderboard", "leaderboard", "rows=6", 480, 420),
     ("leaderboard-teams", "leaderboard", "board=teams&rows=5", 480, 360),
     ("top-donors", "top-donors", "rows=8", 480, 470),
