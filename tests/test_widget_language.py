@@ -234,3 +234,10 @@ def test_thermometer_past_the_goal_moves_on_to_the_stretch_goal():
     assert [m["amount"] for m in _milestones(snapshot, money)] == ["50", "100.00", "200"]
     snapshot["total"] = "90.00"
     assert _thermometer(snapshot, parse_options({}), money)["stretch_text"] == ""
+
+
+def test_index_page_offers_language_and_width_and_links_carry_them(campaign):
+    html = Client().get("/c/sommer/?lang=de&width=full&label_latest=Jetzt").content.decode()
+    assert '<option value="de" selected>Deutsch</option>' in html
+    assert "<option selected>full</option>" in html
+    assert 'href="ticker?width=full&amp;lang=de&amp;label_latest=Jetzt"' in html
