@@ -12,8 +12,9 @@ from fundboard.dashboard.export import csv_chunks_sync
 from fundboard.fx.models import ExchangeRate, RateChange, RateOrigin
 from fundboard.fx.services import rerate, set_rate, unconverted_summary
 from fundboard.ingest.models import Donation
-from fundboard.ingest.services import ingest_donations, remove_donations
+from fundboard.ingest.services import apply_poll_result, ingest_donations, remove_donations
 from fundboard.live.snapshot import build_snapshot
+from fundboard.providers.records import PollResult, TotalsRecord
 from fundboard.webhooks.payloads import donation_data, removal_data
 
 from .factories import make_campaign, make_source, record
@@ -173,3 +174,14 @@ def test_webhook_bodies_carry_the_converted_amount_beside_the_original():
         "converted_amount": "54.20",
         "approximate": True,
     }
+
+
+def test_a_platform_total_in_another_currency_counts_at_the_current_rate():
+    campaign = make_campaign()
+    source = make_source(campaign, kind="p2p")
+    apply_poll_result(source.pk, PollResult(totals=TotalsRecord(Decimal("1000.00"), "EUR")))
+    assert build_snapshot("drive")["total"] == "0.00"  # no rate yet: nothing, not 1000
+    set_rate(campaign, "EUR", Decimal("1.0842"))
+    snapshot = build_snapshot("drive")
+    assert snapshot["total"] == "1084.20"
+    assert snapshot["sources"][0]["total"] == "1084.20"

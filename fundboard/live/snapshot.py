@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Lower
 
 from fundboard.campaigns.models import Campaign, Source, SourceKind, SourceStatus
+from fundboard.fx.convert import convert_amount, find_rate
 from fundboard.incentives.snapshot import marathon_parts
 from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry, counted_value
 from fundboard.matching.compute import match_payload, match_states, matched_total
@@ -95,6 +96,10 @@ def donation_payload(donation: Donation, campaign: Campaign) -> dict:
         # Converted at ingest: `amount`/`currency` stay the original, this is what it counts.
         payload["converted_amount"] = money(donation.converted_amount)
         payload["approximate"] = True
+    if donation.currency != campaign.currency and donation.converted_amount is not None:
+        # Converted at ingest: `amount`/`currency` stay the original, this is what it counts.
+        payload["converted_amount"] = money(donation.converted_amount)
+        payload["approximate"] = True
     message = public_message(donation, campaign)
     if message is not None:
         payload["message"] = message
@@ -115,10 +120,17 @@ def _source_totals(campaign: Campaign, sources: list[Source]) -> dict[int, Decim
         if source.counts_reported_total:
             same_currency = source.reported_currency in ("", campaign.currency)
             reported = source.reported_total or Decimal("0")
-            parts[source.pk] = reported if same_currency else Decimal("0")
+            parts[source.pk] = reported if same_currency else _reported_converted(campaign, source)
         else:
             parts[source.pk] = summed.get(source.pk) or Decimal("0")
     return parts
+
+
+def _reported_converted(campaign: Campaign, source: Source) -> Decimal:
+    """A platform's own total in another currency: at the rate known now (it is a live
+    figure, not stored donations), or nothing while no rate is known (fundboard.fx)."""
+    rate = find_rate(campaign, source.reported_currency)
+    return convert_amount(source.reported_total or Decimal("0"), rate) if rate else Decimal("0")
 
 
 def _donation_count(campaign: Campaign, sources: list[Source]) -> int:
@@ -228,6 +240,9 @@ def _snapshot_of(campaign: Campaign) -> dict:
     matches = match_states(campaign)
     if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
         total += matched_total(matches)
+    matches = match_states(campaign)
+    if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
+        total += matched_total(matches)
     recent = Donation.objects.counted().for_campaign_window(campaign)
     if campaign.hold_for_review:
         # A held donation counts in the total, but its alert and its ticker entry wait for
@@ -247,6 +262,7 @@ def _snapshot_of(campaign: Campaign) -> dict:
         "fundraisers": _entries(sources, EntryKind.FUNDRAISER),
         "teams": _entries(sources, EntryKind.TEAM),
         "recent": [donation_payload(d, campaign) for d in recent],
+        "matches": [match_payload(m) for m in matches],
         "matches": [match_payload(m) for m in matches],
         "sources": [
             {
