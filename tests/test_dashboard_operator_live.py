@@ -1,0 +1,62 @@
+"""The operator's tools on a real server (issue 13): a settings change reaches an open widget
+socket, and a mass "missed deletes" removal found by reconciliation against the sandbox waits
+for an Organiser instead of emptying the totals."""
+
+from __future__ import annotations
+
+from .support import wait_for
+from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
+from .test_stream_runner import control, donation, start
+
+
+def test_saved_settings_reach_an_open_widget(fundboard_server):
+    server = fundboard_server(CAMPAIGN)
+    create_user(server, "olive", "Organisers")
+    staff = StaffSession(server, "olive")
+    with server.live_client("spring", "?events=0") as widget:
+        first = widget.receive()["data"]
+        assert first["goal"] == "1000.00"
+        staff.get("/dashboard/spring/settings/")
+        response = staff.post(
+            "/dashboard/spring/settings/",
+            {"goal": "2500", "currency": "USD", "milestones": "500, 1500",
+             "starts_at": "", "ends_at": "", "blocked_words": "", "allowed_origins": ""},
+        )  # fmt: skip
+        assert response.json()["ok"] is True, response.text[:300]
+        update = widget.wait_for(
+            lambda m: m["type"] == "snapshot" and m["data"]["goal"] == "2500.00"
+        )
+        assert "1500" in str(update["data"]["milestones"])  # the list staff typed
+        assert update["data"]["version"] > first["version"]
+    staff.close()
+
+
+def _pending(server) -> list[str]:
+    out = server.shell(
+        "from fundboard.sync.models import PendingRemoval\n"
+        "for p in PendingRemoval.objects.all(): print('pending', p.count, p.total, p.state)"
+    )
+    return [line[8:] for line in out.strip().splitlines() if line.startswith("pending ")]
+
+
+def test_sandbox_deletes_without_events_wait_for_staff(fundboard_server, sandbox_server):
+    server = start(fundboard_server, sandbox_server, reconcile_interval=1)
+    gifts = [donation(f"Donor {i}", "10.00") for i in range(7)]
+    ids = control(sandbox_server, "donations", gifts)["ids"]
+    wait_for(lambda: server.total("live") == "70.00")
+    # Upstream loses them all without a word to the stream (as a sandbox restarted empty).
+    for upstream_id in ids:
+        control(sandbox_server, "delete", {"_id": upstream_id, "broadcast": False})
+    wait_for(lambda: _pending(server) == ["7 70.00 waiting"], timeout=20)
+    assert server.total("live") == "70.00"  # nothing removed without a human
+
+    create_user(server, "olive", "Organisers")
+    staff = StaffSession(server, "olive")
+    page = staff.get("/dashboard/live/").text
+    assert "7 donations, $70.00" in page
+    removal_id = page.split('data-removal-id="')[1].split('"')[0]
+    response = staff.post(f"/dashboard/live/removals/{removal_id}/decide", {"decision": "confirm"})
+    assert response.json()["ok"] is True
+    wait_for(lambda: server.total("live") == "0.00")
+    assert _pending(server) == ["7 70.00 confirmed"]
+    staff.close()
