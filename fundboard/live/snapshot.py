@@ -96,10 +96,6 @@ def donation_payload(donation: Donation, campaign: Campaign) -> dict:
         # Converted at ingest: `amount`/`currency` stay the original, this is what it counts.
         payload["converted_amount"] = money(donation.converted_amount)
         payload["approximate"] = True
-    if donation.currency != campaign.currency and donation.converted_amount is not None:
-        # Converted at ingest: `amount`/`currency` stay the original, this is what it counts.
-        payload["converted_amount"] = money(donation.converted_amount)
-        payload["approximate"] = True
     message = public_message(donation, campaign)
     if message is not None:
         payload["message"] = message
@@ -240,9 +236,6 @@ def _snapshot_of(campaign: Campaign) -> dict:
     matches = match_states(campaign)
     if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
         total += matched_total(matches)
-    matches = match_states(campaign)
-    if campaign.count_matches:  # sponsor money counts toward the total (a campaign setting)
-        total += matched_total(matches)
     recent = Donation.objects.counted().for_campaign_window(campaign)
     if campaign.hold_for_review:
         # A held donation counts in the total, but its alert and its ticker entry wait for
@@ -262,7 +255,6 @@ def _snapshot_of(campaign: Campaign) -> dict:
         "fundraisers": _entries(sources, EntryKind.FUNDRAISER),
         "teams": _entries(sources, EntryKind.TEAM),
         "recent": [donation_payload(d, campaign) for d in recent],
-        "matches": [match_payload(m) for m in matches],
         "matches": [match_payload(m) for m in matches],
         "sources": [
             {
