@@ -10,6 +10,8 @@
   if (!form || !window.fetch) return;
   var status = document.getElementById("alert-controls-status");
   var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  // Not form.action: the buttons named "action" shadow that property.
+  var url = form.getAttribute("action");
 
   function say(text, ok) {
     status.textContent = text;
@@ -24,7 +26,7 @@
     body.set("action", button.value);
     if (button.value === "replay") body.set("donation", form.elements.donation.value);
     button.disabled = true;
-    fetch(form.action, {
+    fetch(url, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, "Accept": "application/json" },
     }).then(function (response) {
