@@ -183,6 +183,18 @@ def test_donations_log_one_summary_line_not_one_each(campaign, caplog):
     assert per_donation == [] or all(r.levelno == logging.DEBUG for r in per_donation)
 
 
+def test_a_mass_removal_logs_one_info_line(campaign, caplog):
+    from fundboard.ingest.services import remove_donations
+
+    source = make_source(campaign)
+    records = [record(str(n + 1)) for n in range(6)]
+    ingest_donations(source.pk, records)
+    with caplog.at_level(logging.INFO, logger="fundboard.ingest"):
+        remove_donations(source.pk, [r.upstream_id for r in records])
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert info == [f"removed 6 donations campaign=sommer source={source.pk}"]
+
+
 def test_summary_counts_donations_and_sources_per_period():
     now = [0.0]
     lines = []

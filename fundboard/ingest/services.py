@@ -264,8 +264,16 @@ def remove_donations(source_id: int, upstream_ids: Iterable[str]) -> IngestOutco
             commit_change(source.campaign, outcome)
     if removed:
         metrics.DONATIONS_REMOVED.labels(source.campaign.slug, source.pk).inc(len(removed))
-    for donation in removed:
+        # One line per call (a reconciliation may remove hundreds); each donation at DEBUG.
         log.info(
+            "removed %s donation%s campaign=%s source=%s",
+            len(removed),
+            "" if len(removed) == 1 else "s",
+            source.campaign.slug,
+            source.pk,
+        )
+    for donation in removed:
+        log.debug(
             "removed donation campaign=%s source=%s upstream_id=%s",
             source.campaign.slug,
             source.pk,
