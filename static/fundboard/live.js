@@ -231,7 +231,9 @@
         else kept.push(box);
       });
     }
+    // Measured again when the bar resizes and once web fonts have loaded (widths change).
     if (window.ResizeObserver) new ResizeObserver(unclutterLabels).observe(bar);
+    if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(unclutterLabels);
 
     function celebrate(message) {
       celebration.textContent = message;
