@@ -77,10 +77,13 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
 
     def ready():
         # Called by run() once its websocket factory exists, before any connection: each
-        # client's queue of inbound messages is bounded, and an oversized message is closed
-        # with 1009 (autobahn would otherwise drop the TCP connection without a code).
+        # client's queue of inbound messages is bounded, an oversized message is closed
+        # with 1009 (autobahn would otherwise drop the TCP connection without a code), and
+        # a client that does not answer our close is dropped soon (limits.py).
         server.ws_factory.protocol = BoundedInboundProtocol
-        server.ws_factory.setProtocolOptions(failByDrop=False)
+        server.ws_factory.setProtocolOptions(
+            failByDrop=False, closeHandshakeTimeout=limits.CLOSE_GRACE_SECONDS
+        )
         if ingest:
             task = _start_ingest(twisted_loop, stop)
             # Let the runners say goodbye (stream_connected off, leases released) before
