@@ -194,3 +194,36 @@ def test_an_admin_saved_window_is_in_the_next_snapshot(admin_client, settings):
     assert campaign.version > version
     assert [m["sponsor"] for m in build_snapshot("drive")["matches"]] == ["Acme"]
     assert admin_client.get("/admin/fx/exchangerate/").status_code == 200
+
+
+def test_a_lone_doubling_window_summed_in_sql_equals_the_row_by_row_rule():
+    from fundboard.matching.compute import MatchState, _match_alone, _match_in_order
+
+    campaign = make_campaign()
+    set_rate(campaign, "EUR", Decimal("1.0842"))
+    source = make_source(campaign)
+    amounts = ["0.01", "19.99", "7.77", "250", "3.33", "0.05", "99.99", "12.34"]
+    ingest_donations(
+        source.pk,
+        [
+            record(a, currency="EUR" if i % 2 else "USD", when=at(i * 5))
+            for i, a in enumerate(amounts)
+        ],
+    )
+    for cap in ("0", "5.00", "123.45", "299.99", "100000"):
+        w = window(campaign, f"cap {cap}", 0, 30, cap)
+        summed, row_by_row = MatchState(w, Decimal(0)), MatchState(w, Decimal(0))
+        _match_alone(campaign, summed)
+        _match_in_order(campaign, [row_by_row])
+        assert summed.matched == row_by_row.matched, cap
+
+
+def test_windows_apart_and_a_lone_window_with_another_ratio():
+    campaign = make_campaign()
+    window(campaign, "Early", 0, 10, "1000", ratio="0.5")
+    window(campaign, "Late", 10, 20, "15")  # starts when Early ends: no overlap
+    source = make_source(campaign)
+    ingest_donations(source.pk, [record("9.99", uid="a", when=at(9))])  # Early: 4.99
+    ingest_donations(source.pk, [record("10", uid="b", when=at(10))])  # Late: 10
+    ingest_donations(source.pk, [record("10", uid="c", when=at(11))])  # Late: 5 (cap)
+    assert matches() == {"Early": ("4.99", "995.01"), "Late": ("15.00", "0.00")}
