@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from ..support import wait_for
 from ..test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
 from .test_dashboard_moderation import WITH_SOURCE, _log_in
 
 WAIT = 15_000
-PAGES = ["/dashboard/spring/", "/dashboard/spring/manual/", "/dashboard/spring/settings/"]
+PAGES = [
+    "/dashboard/",
+    "/dashboard/spring/",
+    "/dashboard/spring/manual/",
+    "/dashboard/spring/settings/",
+    "/dashboard/spring/embed/",
+    "/dashboard/spring/export/",
+]
+CHART_SUM = (
+    "[...document.querySelectorAll('#chart rect.bar')]"
+    ".reduce((sum, bar) => sum + Number(bar.dataset.amount), 0)"
+)
 
 MISSING_ARIA_REFERENCES = """() => {
   const missing = [];
@@ -41,6 +53,11 @@ def test_dashboard_pages_fit_a_375px_phone_and_work_by_keyboard(fundboard_server
     expect(page.locator("#total")).to_have_text("$1,500.00", timeout=WAIT)
     hide = page.locator("#feed button[data-action=hide_name]").first
     assert hide.get_attribute("aria-label") == "Hide name: $500.00 from Donor Longname 2"
+    assert page.locator("#chart rect.bar").count() == 60
+    assert page.evaluate(CHART_SUM) == 1500
+    # A new donation redraws the chart from chart.json (throttled to one redraw per 5 s).
+    staff.add_manual("spring", "Chart Watcher", "7.00")
+    wait_for(lambda: page.evaluate(CHART_SUM) == 1507, timeout=WAIT / 1000)
     assert page.locator("#chart rect.bar").count() == 60
 
     for path in PAGES:
