@@ -4,6 +4,8 @@ for an Organiser instead of emptying the totals."""
 
 from __future__ import annotations
 
+import time
+
 from .support import wait_for
 from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
 from .test_stream_runner import control, donation, start
@@ -59,4 +61,31 @@ def test_sandbox_deletes_without_events_wait_for_staff(fundboard_server, sandbox
     assert response.json()["ok"] is True
     wait_for(lambda: server.total("live") == "0.00")
     assert _pending(server) == ["7 70.00 confirmed"]
+    staff.close()
+
+
+ACTIVITY = (
+    "from django.utils import timezone\n"
+    "from fundboard.sync.models import StreamActivity\n"
+    "a = StreamActivity.objects.filter(source__name='Stream').first()\n"
+    "print('activity', a and (timezone.now() - a.last_activity_at).total_seconds())"
+)
+
+
+def _seconds_since_stream_spoke(server) -> float | None:
+    out = server.shell(ACTIVITY)
+    value = next(line for line in out.splitlines() if line.startswith("activity "))[9:]
+    return None if value == "None" else float(value)
+
+
+def test_stream_lag_is_the_time_since_its_last_heartbeat(fundboard_server, sandbox_server):
+    # No donation at all: only the sandbox's heartbeat comments (every 0.5 s) keep it fresh.
+    server = start(fundboard_server, sandbox_server)
+    wait_for(lambda: _seconds_since_stream_spoke(server) is not None, timeout=15)
+    time.sleep(7)  # longer than the runner's save interval (5 s)
+    assert _seconds_since_stream_spoke(server) < 7
+    create_user(server, "olive", "Organisers")
+    staff = StaffSession(server, "olive")
+    stream = staff.get("/dashboard/live/health.json").json()["sources"][0]
+    assert stream["stream_connected"] is True and stream["lag_seconds"] < 7
     staff.close()
