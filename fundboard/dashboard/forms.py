@@ -156,9 +156,11 @@ class CampaignSettingsForm(forms.Form):
         help_text="Only donations in this currency count.",
     )
     milestones = forms.CharField(
+        label="Milestones and stretch goals",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='Amounts marked on the thermometer: "5000, 10000" or one a line.',
+        help_text='Amounts marked on the thermometer: "5000, 10000" or one a line. Those '
+        "above the goal are stretch goals, shown once the goal is reached.",
     )
     starts_at = forms.DateTimeField(
         label="Starts at (UTC)", required=False, widget=DateTimeLocalInput()
