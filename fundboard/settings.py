@@ -291,6 +291,8 @@ FUNDBOARD = {
     # How often the stream supervisor rescans sources, and a stream lease's time to live.
     "STREAM_SCAN_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_SCAN_SECONDS", "1.0")),
     "STREAM_LEASE_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6")),
+    # A reconciliation that would remove more donations than this waits for staff.
+    "MASS_REMOVAL_THRESHOLD": int(os.environ.get("FUNDBOARD_MASS_REMOVAL_THRESHOLD", "5")),
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

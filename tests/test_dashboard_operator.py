@@ -243,6 +243,13 @@ def test_a_few_missed_deletes_are_removed_at_once(campaign):
     assert not PendingRemoval.objects.exists()
 
 
+def test_the_threshold_is_a_setting(campaign, settings):
+    settings.FUNDBOARD = {**settings.FUNDBOARD, "MASS_REMOVAL_THRESHOLD": 10}
+    source, missing = _streamed(campaign, 8)
+    assert remove_or_hold(source.pk, missing) is True
+    assert build_snapshot(campaign)["total"] == "0.00"
+
+
 def test_a_mass_removal_waits_for_an_organiser_then_removes(campaign):
     source, missing = _streamed(campaign, 8)
     assert remove_or_hold(source.pk, missing) is False
