@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from ..test_dashboard_helpers import CAMPAIGN, PASSWORD, StaffSession, create_user
@@ -205,3 +206,24 @@ def test_a_test_alert_shows_in_the_campaign_currency_whatever_the_minimum(fundbo
     assert card["test"] and "TEST" in card["text"]
     assert "$5.00" in card["text"] and "XTS" not in card["text"]
     staff.close()
+
+
+@pytest.mark.skipif(
+    os.environ.get("FUNDBOARD_SCREENSHOTS") != "1", reason="set FUNDBOARD_SCREENSHOTS=1"
+)
+def test_save_a_screenshot_of_alerts_grouped_under_load(streamed_campaign, browser):
+    """docs/screenshots/alerts-grouped-overlay.png: a burst grouped on an OBS-style scene."""
+    from .screenshots import OUT, _stage
+
+    campaign = streamed_campaign()
+    context = browser.new_context(viewport={"width": 720, "height": 220})
+    page = context.new_page()
+    _stage(page, campaign.server.url, campaign.url("alerts", "overlay=1&sound=none"), 720, 220)
+    frame = page.locator("iframe").element_handle().content_frame()
+    _live(frame)
+    campaign.donate(*({"nickname": f"Viewer {n}", "amount": f"{5 + n % 15}.00"} for n in range(30)))
+    frame.wait_for_selector(".fb-alert.is-group:not(.is-leaving)", timeout=WAIT)
+    page.wait_for_timeout(700)  # the card's pop-in settles
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / "alerts-grouped-overlay.png"))
+    context.close()
