@@ -127,7 +127,8 @@
         headline.appendChild(el("span", "fb-verb", words.donated_no_amount));
       }
       card.appendChild(headline);
-      if (item.tier && item.tier.colour) card.style.borderColor = item.tier.colour;
+      // A ring in the tier's colour (set through the CSSOM: widget pages allow no inline CSS).
+      if (item.tier && item.tier.colour) card.style.boxShadow = "0 0 0 3px " + item.tier.colour + ", 0 6px 24px rgba(0, 0, 0, 0.18)";
       if (config.messages !== false && donation.message) {
         var message = el("p", "fb-alert-message", donation.message);
         message.dir = "auto";
