@@ -10,6 +10,7 @@ and that no closed incentive is touched, writes an audit row and bumps the versi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,7 @@ from .models import (
     Review,
     ReviewState,
 )
+from .models.incentive import incentive_state
 from .tags import Reading, TagIndex, Target, read_message
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "set_allocations",
     "confirm_allocations",
     "tag_index",
+    "forget_index",
     "counts_for_campaign",
 ]
 
@@ -60,11 +63,35 @@ class Part:
 
 # --- the tag index, cached per campaign while its incentives are unchanged ----------------
 
-_INDEX_CACHE: dict[int, tuple[tuple, TagIndex]] = {}
+# What ingest needs of an incentive beyond the index (the cache keeps it with the index).
+IncentiveInfo = tuple[str, str]  # (kind, title)
+
+# The index is read from the database at most once a second per campaign and process (and
+# at once after a change made in this process): a message with no tag-like word then costs
+# no query at all, and a campaign without incentives pays nothing per donation. Whether an
+# incentive is open is never taken from the cache (STATE_FIELDS, read when a message matters).
+INDEX_TTL_SECONDS = 1.0
 
 
-def _index_stamp(incentives: list[Incentive]) -> tuple:
-    return tuple((i.pk, i.updated_at) for i in incentives)
+@dataclass
+class _CachedIndex:
+    read_at: float
+    stamp: tuple
+    index: TagIndex
+    info: dict[int, IncentiveInfo]
+
+
+_INDEX_CACHE: dict[int, _CachedIndex] = {}
+
+STATE_FIELDS = ("pk", "run_id", "run__started_at", "run__ended_at", "opens_at", "closes_at")
+
+
+def forget_index(campaign_id: int | None = None) -> None:
+    """Drop the cached index (of one campaign, or all): the next donation reads it afresh."""
+    if campaign_id is None:
+        _INDEX_CACHE.clear()
+    else:
+        _INDEX_CACHE.pop(campaign_id, None)
 
 
 def _build_index(incentives: list[Incentive]) -> TagIndex:
@@ -83,13 +110,20 @@ def _build_index(incentives: list[Incentive]) -> TagIndex:
     return TagIndex(tags, titles)
 
 
-def tag_index(campaign_id: int, incentives: list[Incentive]) -> TagIndex:
-    stamp = _index_stamp(incentives)
+def tag_index(campaign_id: int) -> _CachedIndex:
+    """The campaign's tag index and its incentives' (kind, title), at most a second old."""
     cached = _INDEX_CACHE.get(campaign_id)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, _build_index(incentives))
-        _INDEX_CACHE[campaign_id] = cached
-    return cached[1]
+    now = time.monotonic()
+    if cached is not None and now - cached.read_at < INDEX_TTL_SECONDS:
+        return cached
+    stamp = tuple(Incentive.objects.filter(campaign_id=campaign_id).values_list("pk", "updated_at"))
+    if cached is None or cached.stamp != stamp:
+        incentives = list(Incentive.objects.filter(campaign_id=campaign_id))
+        info = {i.pk: (i.kind, i.title) for i in incentives}
+        cached = _CachedIndex(now, stamp, _build_index(incentives), info)
+    cached.read_at = now
+    _INDEX_CACHE[campaign_id] = cached
+    return cached
 
 
 # --- allocation at ingest -----------------------------------------------------------------
@@ -110,7 +144,9 @@ def _snapshot_parts(donation_allocations) -> list[list]:
     return [[a.incentive_id, a.option_id, str(a.amount)] for a in donation_allocations]
 
 
-def _decide(reading: Reading, incentives: dict[int, Incentive], now) -> tuple[Target | None, str]:
+def _decide(
+    reading: Reading, info: dict[int, IncentiveInfo], states: dict[int, str]
+) -> tuple[Target | None, str]:
     """(target to allocate to at once, or None; the reason to queue it, or "")."""
     if reading.doubts or len(reading.targets) > 1:
         why = reading.doubts or [f"tags of {len(reading.targets)} different targets"]
@@ -118,12 +154,12 @@ def _decide(reading: Reading, incentives: dict[int, Incentive], now) -> tuple[Ta
     if not reading.targets:
         return None, ""
     (target,) = reading.targets
-    incentive = incentives[target.incentive_id]
-    if incentive.kind == IncentiveKind.BIDWAR and target.option_id is None:
-        return None, f"names the bid war {incentive.title!r} but no option"
-    state = incentive.state(now)
+    kind, title = info[target.incentive_id]
+    if kind == IncentiveKind.BIDWAR and target.option_id is None:
+        return None, f"names the bid war {title!r} but no option"
+    state = states.get(target.incentive_id, IncentiveState.CLOSED)  # deleted meanwhile
     if state != IncentiveState.OPEN:
-        return None, f"tag of {incentive.title!r}, which is {state}"
+        return None, f"tag of {title!r}, which is {state}"
     return target, ""
 
 
@@ -135,15 +171,24 @@ def allocate_donations(campaign: Campaign, donations: Sequence[Donation]) -> int
     counted = [d for d in donations if d.message and counts_for_campaign(d, campaign)]
     if not counted:
         return 0
-    incentives = list(Incentive.objects.filter(campaign=campaign).select_related("run"))
-    if not incentives:
+    cached = tag_index(campaign.pk)
+    if not cached.info:
         return 0
-    index = tag_index(campaign.pk, incentives)
-    by_id = {i.pk: i for i in incentives}
+    readings = [(d, read_message(d.message, cached.index)) for d in counted]
+    readings = [(d, r) for d, r in readings if r.targets or r.doubts]
+    if not readings:
+        return 0
+    # Open or closed: read now, in this transaction, never from the cache.
     now = timezone.now()
-    allocations, reviews, audits = [], [], []
-    for donation in counted:
-        target, why = _decide(read_message(donation.message, index), by_id, now)
+    states = {
+        pk: incentive_state(run_id is not None, *times, now)
+        for pk, run_id, *times in Incentive.objects.filter(campaign=campaign).values_list(
+            *STATE_FIELDS
+        )
+    }
+    allocations, reviews = [], []
+    for donation, reading in readings:
+        target, why = _decide(reading, cached.info, states)
         if target is not None:
             allocations.append(
                 Allocation(
@@ -153,14 +198,12 @@ def allocate_donations(campaign: Campaign, donations: Sequence[Donation]) -> int
                     amount=donation.amount,
                 )
             )
-            after = [[target.incentive_id, target.option_id, str(donation.amount)]]
-            audits.append(_audit(campaign, donation, None, "tag", [], after))
         elif why:
             reviews.append(Review(campaign=campaign, donation=donation, reason=why))
-            audits.append(_audit(campaign, donation, None, "queued", [], [], note=why))
+    # No audit rows here: an unconfirmed allocation and a review are their own record of
+    # what the message did (and when); every later change by staff is audited.
     Allocation.objects.bulk_create(allocations)
     Review.objects.bulk_create(reviews)
-    AllocationAudit.objects.bulk_create(audits)
     return len(allocations) + len(reviews)
 
 

@@ -43,12 +43,15 @@ class Reading:
     doubts: list[str] = field(default_factory=list)
 
 
-def edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str, limit: int = 1_000) -> int:
+    """Levenshtein distance; stops early (returning limit + 1) once it must exceed `limit`."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
         previous = current
     return previous[-1]
 
@@ -75,12 +78,16 @@ class TagIndex:
 
     def close_tags(self, word: str, max_distance: int) -> set[str]:
         """Known tags within `max_distance` edits of `word` (itself excluded)."""
-        found = set()
+        candidates: set[str] = set()
         for variant in _deletions(word, max_distance):
-            for tag in self.near.get(variant, ()):
-                if tag != word and edit_distance(word, tag) <= max_distance:
-                    found.add(tag)
-        return found
+            candidates.update(self.near.get(variant, ()))
+        candidates.discard(word)
+        return {
+            tag
+            for tag in candidates
+            if abs(len(tag) - len(word)) <= max_distance
+            and edit_distance(word, tag, max_distance) <= max_distance
+        }
 
 
 def _hashtag_doubts(words: list[str], index: TagIndex, reading: Reading) -> None:

@@ -26,6 +26,19 @@ def tag_list(text: str) -> list[str]:
     return [p.lstrip("#").lower() for p in parts if p.lstrip("#")]
 
 
+def incentive_state(has_run: bool, started_at, ended_at, opens_at, closes_at, now) -> str:
+    """An incentive attached to a run follows the run; any other, its own times."""
+    if has_run:
+        if ended_at is not None:
+            return IncentiveState.CLOSED
+        return IncentiveState.OPEN if started_at else IncentiveState.UPCOMING
+    if closes_at is not None and now >= closes_at:
+        return IncentiveState.CLOSED
+    if opens_at is not None and now < opens_at:
+        return IncentiveState.UPCOMING
+    return IncentiveState.OPEN
+
+
 class Incentive(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="incentives")
     key = models.SlugField(max_length=60, help_text="Stable name (the TOML file matches on it).")
@@ -67,17 +80,15 @@ class Incentive(models.Model):
 
     def state(self, now=None) -> str:
         """Open while its run runs, or between its open and close times; closing locks."""
-        if self.run_id is not None:
-            run = self.run
-            if run.ended_at is not None:
-                return IncentiveState.CLOSED
-            return IncentiveState.OPEN if run.started_at else IncentiveState.UPCOMING
-        now = now or timezone.now()
-        if self.closes_at is not None and now >= self.closes_at:
-            return IncentiveState.CLOSED
-        if self.opens_at is not None and now < self.opens_at:
-            return IncentiveState.UPCOMING
-        return IncentiveState.OPEN
+        run = self.run if self.run_id is not None else None
+        return incentive_state(
+            run is not None,
+            run.started_at if run else None,
+            run.ended_at if run else None,
+            self.opens_at,
+            self.closes_at,
+            now or timezone.now(),
+        )
 
 
 class Option(models.Model):
