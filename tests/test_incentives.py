@@ -288,3 +288,18 @@ def test_misspellings_are_found_among_many_tags():
     assert read_message("#zeldaa", index).doubts == ["#zeldaa looks like #zelda"]
     assert read_message("#zel", index).doubts == []  # too short to call it a misspelling
     assert read_message("zlda forever", index).doubts == []  # bare words: one edit, 5+ letters
+
+
+def test_the_demo_campaigns_generated_messages_show_the_whole_flow():
+    from fundboard.sandbox.imraising import MESSAGES
+    from fundboard.sync.management.commands.demo import demo_config
+
+    load_campaigns(demo_config("http://127.0.0.1:9"))
+    campaign = Campaign.objects.get(slug="demo")
+    source = campaign.sources.get(kind="imraising")
+    donations = {m: give(source, "5.00", m) for m in MESSAGES}
+    allocated = {m for m, d in donations.items() if d.allocations.exists()}
+    queued = {m for m, d in donations.items() if Review.objects.filter(donation=d).exists()}
+    assert allocated == {"#zelda all the way!", "Blindfold run please #blindfold", "#link",
+                         "#bonus games!"}  # fmt: skip
+    assert queued == {"#link #zelda", "half to zelda, half to navi", "#zleda!!", "#blindfodl"}

@@ -703,4 +703,13 @@ MESSAGES = [
     "Hype! 🚀🚀🚀",
     "In memory of my grandmother",
     "First time donating, great stream",
+    # The demo marathon's tags (fundboard/incentives/demo.py): exact, ambiguous, misspelt.
+    "#zelda all the way!",
+    "Blindfold run please #blindfold",
+    "#link",
+    "#bonus games!",
+    "#link #zelda",
+    "half to zelda, half to navi",
+    "#zleda!!",
+    "#blindfodl",
 ]

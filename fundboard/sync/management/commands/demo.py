@@ -25,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fundboard.campaigns.loader import load_campaigns
 from fundboard.campaigns.models import Campaign
+from fundboard.incentives.demo import demo_marathon
 from fundboard.sandbox import actionnetwork, imraising, p2p
 from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.persistence import load_sandbox, restore_into, save_sandbox
@@ -49,6 +50,7 @@ def demo_config(sandbox_url: str) -> dict:
                 "goal": "25000",
                 "currency": "USD",
                 "milestones": ["5000", "10000", "20000"],
+                **demo_marathon(),  # runs and incentives (fundboard/incentives/demo.py)
                 "source": [
                     {
                         "kind": "imraising",
