@@ -14,18 +14,27 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from fundboard.widgets.theme import MAX_VALUE_CHARS, WidgetOptions, parse_options
+from fundboard.widgets.theme import (
+    MAX_LABEL_CHARS,
+    MAX_TIERS_CHARS,
+    MAX_VALUE_CHARS,
+    WidgetOptions,
+    parse_options,
+)
 
 from .factories import make_campaign
 
 pytestmark = pytest.mark.django_db
 
 SMALL_PAGE = 64 * 1024
+LABELS = [f.name for f in fields(WidgetOptions) if f.name.startswith("label_")]
 # Every query name parse_options reads.
 QUERY_NAMES = [
     "overlay", "text", "bar", "bg", "background", "font", "size", "rows", "limit", "locale",
     "currency_display", "decimals", "messages", "amounts", "title", "board", "layout",
-    "duration", "sound", "volume", "min", "speed",
+    "duration", "sound", "volume", "min", "speed", "max_lag", "tiers", "width", "lang",
+    "label_raised", "label_goal", "label_donations", "label_latest", "label_donated",
+    "label_title", "label_stretch",
 ]  # fmt: skip
 HOSTILE = [
     "1e-999990",
@@ -40,6 +49,8 @@ HOSTILE = [
     "#" + "f" * 63,
     "<script>alert(1)</script>",
     "en-" + "a" * 60,
+    ",".join(["100:gold:coin:10"] * 9),
+    "1:" * 80,
 ]
 
 
@@ -86,11 +97,13 @@ def test_the_minimum_amount_is_whole_cents_up_to_a_billion():
 
 def _assert_bounded(options: WidgetOptions) -> None:
     ranges = {"size": (10, 96), "rows": (1, 25), "volume": (0, 100), "speed": (10, 600),
-              "duration": (1.0, 120.0)}  # fmt: skip
+              "duration": (1.0, 120.0), "max_lag": (5.0, 300.0)}  # fmt: skip
     for name, (low, high) in ranges.items():
         assert low <= getattr(options, name) <= high, name
     amount = Decimal(options.min_amount)
     assert 0 <= amount <= 10**9 and len(options.min_amount) <= 13
+    # Text options: a locale tag (35), a label (40), alert tiers (160); the rest shorter.
+    longest = {"tiers": MAX_TIERS_CHARS, **dict.fromkeys(LABELS, MAX_LABEL_CHARS)}
     for field in fields(WidgetOptions):
         value = getattr(options, field.name)
-        assert len(str(value)) <= 35, (field.name, value)
+        assert len(str(value)) <= longest.get(field.name, 35), (field.name, value)

@@ -130,6 +130,12 @@ class HubConsumer(AsyncWebsocketConsumer):
             log.info("socket closed: too many messages path=%s", self.scope.get("path", ""))
             await self._close_for_policy()
             return
+        # uvicorn refuses a bigger message itself; daphne only bounds each frame, as its
+        # whole-message limit also applies to what we send (serve.py).
+        if len(text_data or bytes_data or "") > limits.MAX_MESSAGE_BYTES:
+            log.info("socket closed: message too big path=%s", self.scope.get("path", ""))
+            await self._close_for_policy(limits.CLOSE_MESSAGE_TOO_BIG)
+            return
         try:
             request = bounded_json.loads(text_data or "", max_bytes=limits.MAX_MESSAGE_BYTES)
         except bounded_json.JSONRejected as rejected:
@@ -147,11 +153,11 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def handle_request(self, request: dict) -> None:
         """Any other request: ignored here; the staff socket takes commands (dashboard)."""
 
-    async def _close_for_policy(self) -> None:
+    async def _close_for_policy(self, code: int = limits.CLOSE_POLICY_VIOLATION) -> None:
         self.closing = True
         connection = self.connection
         await self._stop_feed()  # nothing more is sent after the close frame
-        await self.close(code=limits.CLOSE_POLICY_VIOLATION)
+        await self.close(code=code)
         # A flooding client neither reads our close frame nor answers it, and the server
         # would go on reading (and dropping) what it sends until a ping times out: the
         # connection is dropped after a moment, as autobahn does on daphne.

@@ -50,6 +50,7 @@ SWEEP_SECONDS = 0.5  # how often every socket's unsent bytes are looked at
 CHECK_EVERY_BYTES = 32 * 1024  # ...and also each time this much more was sent to it
 
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
 # After closing a flooding client, its connection is dropped this soon: until then the
 # server still reads (and drops) what it sends, ~0.5 s of CPU per second of grace measured
 # with reconnecting flooders (bench/bench_hostile_clients.py --reconnect).
