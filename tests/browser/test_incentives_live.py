@@ -1,0 +1,60 @@
+"""The incentives overlay in a real Chromium: a goal bar and a bid war follow tagged donations
+streamed from the ImRaising sandbox, and a moderator's reassignment moves money on screen."""
+
+from __future__ import annotations
+
+from ..support import wait_for
+from ..test_dashboard_helpers import StaffSession, create_user
+from ..test_incentives_http import MARATHON
+
+OPTION_TEXT = """([incentive, option]) => {
+  const card = [...document.querySelectorAll('.fb-incentive')]
+    .find(c => c.querySelector('.fb-incentive-title bdi').textContent === incentive);
+  if (!card) return null;
+  const row = [...card.querySelectorAll('.fb-option')]
+    .find(r => r.querySelector('.fb-option-title').textContent === option);
+  return row ? row.querySelector('.fb-option-total').textContent + '#' + row.dataset.rank : null;
+}"""
+
+BAR = """(title) => {
+  const card = [...document.querySelectorAll('.fb-incentive')]
+    .find(c => c.querySelector('.fb-incentive-title bdi').textContent === title);
+  return card ? card.querySelector('.fb-fill').style.width : null;
+}"""
+
+
+def option_on_screen(page, incentive: str, option: str) -> str | None:
+    return page.evaluate(OPTION_TEXT, [incentive, option])
+
+
+def test_bars_and_bid_war_follow_tagged_donations_and_a_reassignment(streamed_campaign, page):
+    campaign = streamed_campaign(extra=MARATHON)
+    staff = StaffSession(campaign.server, create_user(campaign.server, "mia", "Moderators"))
+    page.goto(campaign.url("incentives", "overlay=1"))
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    assert option_on_screen(page, "Name the hero", "Zelda") == "$0.00#1"
+    campaign.donate(
+        {"nickname": "Ann", "amount": "25.00", "message": "#zelda"},
+        {"nickname": "Bob", "amount": "10.00", "message": "#link"},
+        {"nickname": "Cat", "amount": "30.00", "message": "#stretch"},
+    )
+    wait_for(lambda: option_on_screen(page, "Name the hero", "Zelda") == "$25.00#1", timeout=15)
+    assert option_on_screen(page, "Name the hero", "Link") == "$10.00#2"
+    assert page.evaluate(BAR, "Extra runs") == "30%"  # 30 of the chain's 100
+    # A misspelt tag waits for a moderator, who gives it to Link: Link takes the lead.
+    campaign.donate({"nickname": "Dan", "amount": "20.00", "message": "#lnik"})
+    wait_for(lambda: campaign.server.total("live") == "85.00", timeout=15)
+    assert option_on_screen(page, "Name the hero", "Link") == "$10.00#2"
+    snapshot = campaign.server.snapshot("live")
+    hero = next(i for i in snapshot["incentives"] if i["title"] == "Name the hero")
+    link = next(o["id"] for o in hero["options"] if o["title"] == "Link")
+    dan = next(d["id"] for d in snapshot["recent"] if d["name"] == "Dan")
+    answer = staff.post(
+        f"/dashboard/live/incentives/donations/{dan}",
+        {"target": f"{hero['id']}:{link}"},
+        json_answer=False,
+    )
+    assert answer.status_code == 302
+    wait_for(lambda: option_on_screen(page, "Name the hero", "Link") == "$30.00#1", timeout=15)
+    assert option_on_screen(page, "Name the hero", "Zelda") == "$25.00#2"
+    assert page.locator(".fb-option.is-up").count() == 1  # Link's row moved up, animated
