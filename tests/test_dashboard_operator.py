@@ -327,7 +327,7 @@ def test_chart_endpoint_is_staff_only_and_the_page_draws_the_svg(campaign):
     assert data["scale"] == "minute" and data["buckets"][-1]["amount"] == "12.00"
     page = olive.get("/dashboard/spring/").content.decode()
     svg = page.split('<svg id="chart"')[1].split("</svg>")[0]
-    assert svg.count('<rect class="bar"') == 60 and "style=" not in svg
+    assert svg.count('<rect class="chart-bar"') == 60 and "style=" not in svg
 
 
 # --- lag ---------------------------------------------------------------------------------------

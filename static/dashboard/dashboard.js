@@ -207,7 +207,7 @@
     bars.replaceChildren.apply(bars, buckets.map(function (b, i) {
       var h = Number(b.amount) / highest * height;
       var rect = document.createElementNS(SVG, "rect");
-      [["class", "bar"], ["x", i * step], ["y", height - h], ["width", Math.max(step - 1, 0.5)], ["height", h],
+      [["class", "chart-bar"], ["x", i * step], ["y", height - h], ["width", Math.max(step - 1, 0.5)], ["height", h],
        ["data-start", b.start], ["data-amount", b.amount], ["data-count", b.count]].forEach(function (a) {
         rect.setAttribute(a[0], a[1]);
       });

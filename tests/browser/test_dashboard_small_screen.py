@@ -21,7 +21,7 @@ PAGES = [
     "/dashboard/spring/export/",
 ]
 CHART_SUM = (
-    "[...document.querySelectorAll('#chart rect.bar')]"
+    "[...document.querySelectorAll('#chart rect.chart-bar')]"
     ".reduce((sum, bar) => sum + Number(bar.dataset.amount), 0)"
 )
 
@@ -53,12 +53,18 @@ def test_dashboard_pages_fit_a_375px_phone_and_work_by_keyboard(fundboard_server
     expect(page.locator("#total")).to_have_text("$1,500.00", timeout=WAIT)
     hide = page.locator("#feed button[data-action=hide_name]").first
     assert hide.get_attribute("aria-label") == "Hide name: $500.00 from Donor Longname 2"
-    assert page.locator("#chart rect.bar").count() == 60
+    assert page.locator("#chart rect.chart-bar").count() == 60
     assert page.evaluate(CHART_SUM) == 1500
+    # The tallest bar is drawn full height (no page CSS squashes the SVG's rects).
+    tallest = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('#chart rect.chart-bar')]"
+        ".map(bar => bar.getBoundingClientRect().height))"
+    )
+    assert tallest > 0.9 * page.locator("#chart").bounding_box()["height"] - 2
     # A new donation redraws the chart from chart.json (throttled to one redraw per 5 s).
     staff.add_manual("spring", "Chart Watcher", "7.00")
     wait_for(lambda: page.evaluate(CHART_SUM) == 1507, timeout=WAIT / 1000)
-    assert page.locator("#chart rect.bar").count() == 60
+    assert page.locator("#chart rect.chart-bar").count() == 60
 
     for path in PAGES:
         page.goto(server.url + path)
