@@ -261,12 +261,14 @@ def test_a_mass_removal_waits_for_an_organiser_then_removes(campaign):
     olive = signed_in("olive")
     page = olive.get("/dashboard/spring/").content.decode()
     assert "8 donations, $80.00" in page
+    assert olive.get("/dashboard/spring/feed.json").json()["pending_removals"] == 1
     decide = f"/dashboard/spring/removals/{pending.pk}/decide"
     assert signed_in("moe", "Moderators").post(decide).status_code == 403
     response = csrf_post(olive, "/dashboard/spring/", decide, {"decision": "confirm"})
     assert response.status_code == 302
     assert build_snapshot(campaign)["total"] == "0.00"
     assert PendingRemoval.objects.get().state == PendingState.CONFIRMED
+    assert olive.get("/dashboard/spring/feed.json").json()["pending_removals"] == 0
     assert ModerationAction.objects.filter(action="removal_confirmed").exists()
     # Decided once: a second click changes nothing.
     again = csrf_post(olive, "/dashboard/spring/", decide, {"decision": "dismiss"})

@@ -118,11 +118,17 @@ def _page_config(campaign: Campaign, allowed: dict) -> dict:
 @staff_permission_required()
 def feed_json(request, slug):
     campaign = _campaign(slug)
+    waiting_removals = (
+        len(_waiting_removals(campaign))
+        if request.user.has_perm("dashboard.operate_sources")
+        else 0
+    )
     return JsonResponse(
         {
             "feed": status.feed(campaign),
             "actions": status.recent_actions(campaign),
             "waiting": status.waiting_for_review(campaign),
+            "pending_removals": waiting_removals,
         }
     )
 

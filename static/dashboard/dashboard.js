@@ -122,6 +122,12 @@
     body.replaceChildren.apply(body, data.feed.map(feedRow));
     document.getElementById("feed-empty").hidden = data.feed.length > 0;
     document.getElementById("waiting").textContent = data.waiting ? "(" + data.waiting + " waiting for review)" : "";
+    // A mass removal found since the page loaded: say so (its buttons come with a reload).
+    var notice = document.getElementById("pending-notice");
+    var shown = document.querySelectorAll("#pending-removals li").length;
+    notice.hidden = !(data.pending_removals > shown);
+    notice.textContent = notice.hidden ? "" :
+      data.pending_removals + " mass removal(s) wait for you: reload the page to review them.";
     var approveAll = document.getElementById("approve-all-form");
     if (approveAll) approveAll.hidden = !data.waiting;
     var actions = document.getElementById("actions");
