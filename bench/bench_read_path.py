@@ -10,7 +10,9 @@ A real HTTP load client: `--processes` processes with `--threads` threads each, 
 one keep-alive connection (http.client) sending the same GET back to back for `--seconds`
 (after a short warm-up). Phases run one after another against the same server process:
 /healthz (the framework's floor: a view that does nothing), the JSON snapshot (200), the
-JSON with the current ETag as If-None-Match (304), a widget page, and /healthz again.
+same with a query string no cache has seen (through nginx: what the origin does without the
+micro-cache), the JSON with the current ETag as If-None-Match (304), a widget page, and
+/healthz again.
 Printed per phase: requests/s, p50/p99 latency, errors, and throughput relative to /healthz
 (the mean of its two runs). The machine's load average is printed before and after: the
 figures are only comparable with the load they were measured under.
@@ -65,12 +67,16 @@ for chunk in range(0, len(records), 500):
 def _thread_load(host, port, path, headers, until, warm_until, latencies, counts):
     """One keep-alive connection sending GETs back to back; latencies after the warm-up."""
     conn = http.client.HTTPConnection(host, port, timeout=10)
+    sent = 0
     while True:
         started = time.perf_counter()
         if started >= until:
             break
+        sent += 1
         try:
-            conn.request("GET", path, headers=headers)
+            # `{n}`: a query no cache has seen (bypasses nginx's micro-cache: the origin rate)
+            target = path.replace("{n}", f"{threading.get_ident()}-{sent}")
+            conn.request("GET", target, headers=headers)
             response = conn.getresponse()
             response.read()
             ok = response.status in (200, 304)
@@ -148,6 +154,7 @@ def bench(base: str, slug: str, opts) -> None:
     phases = [
         ("/healthz", "/healthz", {}),
         ("JSON snapshot (200)", json_path, {}),
+        ("JSON snapshot, a new URL each time (never cached)", json_path + "?n={n}", {}),
         ("JSON snapshot, If-None-Match (304)", json_path, {"If-None-Match": etag or '"none"'}),
         ("widget page (thermometer)", widget_path, {}),
         ("/healthz (again)", "/healthz", {}),
