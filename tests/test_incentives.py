@@ -303,3 +303,37 @@ def test_the_demo_campaigns_generated_messages_show_the_whole_flow():
     assert allocated == {"#zelda all the way!", "Blindfold run please #blindfold", "#link",
                          "#bonus games!"}  # fmt: skip
     assert queued == {"#link #zelda", "half to zelda, half to navi", "#zleda!!", "#blindfodl"}
+
+
+def test_a_corrected_or_restored_manual_donation_is_read_again(marathon):
+    from fundboard.ingest.manual import (
+        ManualDonation,
+        add_manual_donation,
+        edit_manual_donation,
+        remove_manual_donation,
+        restore_manual_donation,
+    )
+
+    campaign, _ = marathon
+    make_source(campaign, kind="manual")
+
+    when = datetime.now(UTC)
+
+    def entry(amount: str, message: str, name: str = "Cheque") -> ManualDonation:
+        return ManualDonation(name, Decimal(amount), "USD", when, message)
+
+    donation = add_manual_donation(campaign.pk, entry("50.00", "#zelda"))
+    assert option_totals(build_snapshot(campaign), "Name the hero")["Zelda"] == "50.00"
+    edit_manual_donation(donation.pk, entry("20.00", "#link"))  # typed wrong: corrected
+    totals = option_totals(build_snapshot(campaign), "Name the hero")
+    assert (totals["Zelda"], totals["Link"]) == ("0.00", "20.00")
+    remove_manual_donation(donation.pk)
+    assert option_totals(build_snapshot(campaign), "Name the hero")["Link"] == "0.00"
+    restore_manual_donation(donation.pk)
+    assert option_totals(build_snapshot(campaign), "Name the hero")["Link"] == "20.00"
+    # A name corrected later leaves a moderator's allocation alone.
+    hero = campaign.incentives.get(key="name")
+    ganon = hero.options.get(title="Ganon")
+    set_allocations(donation.pk, [Part(hero.pk, ganon.pk, Decimal("20"))])
+    edit_manual_donation(donation.pk, entry("20.00", "#link", "Cheque 2"))
+    assert option_totals(build_snapshot(campaign), "Name the hero")["Ganon"] == "20.00"

@@ -44,6 +44,7 @@ __all__ = [
     "confirm_allocations",
     "tag_index",
     "forget_index",
+    "reread_donation",
     "counts_for_campaign",
 ]
 
@@ -325,3 +326,22 @@ def confirm_allocations(donation_id: int, *, user=None) -> None:
         )
         parts = _snapshot_parts(allocations)
         _audit(donation.campaign, donation, user, "confirm", parts, parts).save()
+
+
+def reread_donation(donation: Donation) -> None:
+    """Inside the caller's transaction: a manual donation corrected or restored by staff is
+    read again as if it had just arrived (its allocations released, its message re-read).
+
+    Allocations on a closed incentive stay locked, unless the corrected amount is below them:
+    a donation's allocations never exceed its amount, and that rule wins over the lock.
+    """
+    campaign = donation.campaign
+    held = list(donation.allocations.select_related("incentive__run"))
+    now = timezone.now()
+    locked = any(a.incentive.state(now) == IncentiveState.CLOSED for a in held)
+    within = sum((a.amount for a in held), Decimal("0")) <= donation.amount
+    if locked and within and counts_for_campaign(donation, campaign):
+        return
+    release_donations(campaign, [donation])
+    Review.objects.filter(donation=donation).delete()
+    allocate_donations(campaign, [donation])

@@ -121,6 +121,10 @@ def edit_manual_donation(donation_id: int, entry: ManualDonation) -> Donation | 
         if {"amount", "currency"} & changed.keys():  # convert again, at today's rate
             apply_rates(donation.campaign, [donation])
             donation.save(update_fields=["converted_amount", "rate"])
+        if {"amount", "currency", "message", "donated_at"} & changed.keys():
+            from fundboard.incentives.services import reread_donation
+
+            reread_donation(donation)  # incentive allocations follow the corrected donation
         commit_change(donation.campaign)
     log.info(
         "edited manual donation campaign=%s donation=%s fields=%s",
@@ -147,6 +151,9 @@ def restore_manual_donation(donation_id: int) -> Donation | None:
             return None
         donation.removed, donation.removed_at = False, None
         donation.save(update_fields=["removed", "removed_at"])
+        from fundboard.incentives.services import reread_donation
+
+        reread_donation(donation)  # its message counts for incentives again
         commit_change(donation.campaign)
     log.info(
         "restored manual donation campaign=%s donation=%s", donation.campaign.slug, donation.pk
