@@ -97,3 +97,28 @@ def test_moderators_start_and_stop_runs_and_see_run_totals(client, campaign, mod
     assert "Unallocated: 7.00 USD" in page and ">7.00</td>" in page
     client.post(f"/dashboard/gdq/incentives/runs/{run.pk}", {"action": "stop"})
     assert not Run.objects.get(pk=run.pk).running
+
+
+def test_a_write_in_becomes_an_option_staff_can_allocate_to(client, campaign, moderator):
+    hero = campaign.incentives.get(key="name")
+    url = f"/dashboard/gdq/incentives/{hero.pk}/write-in"
+    client.post(url, {"title": "Epona"})
+    assert not hero.options.filter(title="Epona").exists()  # this bid war takes no write-ins
+    hero.write_ins = True
+    hero.save()
+    assert (
+        "Write-in for Name the hero"
+        in client.get("/dashboard/gdq/incentives/queue").content.decode()
+    )
+    client.post(url, {"title": "Epona"})
+    epona = hero.options.get(title="Epona")
+    assert epona.write_in
+    source = make_source(campaign, kind="imraising")
+    donation = ingest_donations(source.pk, [record("9.00", message="#epona please")]).added[0]
+    assert Review.objects.filter(donation=donation).exists()  # it has a title, no tag: queued
+    client.post(
+        f"/dashboard/gdq/incentives/donations/{donation.pk}", {"target": f"{hero.pk}:{epona.pk}"}
+    )
+    snapshot = client.get("/api/v1/campaigns/gdq").json()
+    hero_now = next(i for i in snapshot["incentives"] if i["title"] == "Name the hero")
+    assert {o["title"]: o["total"] for o in hero_now["options"]}["Epona"] == "9.00"

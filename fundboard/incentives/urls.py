@@ -21,6 +21,11 @@ urlpatterns = [
     ),
     path("dashboard/<slug:slug>/incentives/runs/<int:run_id>", views.run_action, name="run"),
     path(
+        "dashboard/<slug:slug>/incentives/<int:incentive_id>/write-in",
+        views.add_write_in,
+        name="write-in",
+    ),
+    path(
         "dashboard/<slug:slug>/incentives/<int:incentive_id>/close",
         views.close_incentive,
         name="close",

@@ -31,7 +31,7 @@ from fundboard.widgets.framing import widget_csp
 from fundboard.widgets.money import format_money
 from fundboard.widgets.theme import parse_options
 
-from .models import Allocation, AllocationAudit, Incentive, IncentiveKind, Review, Run
+from .models import Allocation, AllocationAudit, Incentive, IncentiveKind, Option, Review, Run
 from .schedule import hourly_totals, run_totals, start_run, stop_run
 from .services import AllocationError, Part, confirm_allocations, set_allocations
 
@@ -173,8 +173,16 @@ def queue(request, slug: str):
         .select_related("donation", "incentive", "option")
         .order_by("id")[:QUEUE_PAGE]
     )
+    write_ins = [
+        i
+        for i in Incentive.objects.filter(
+            campaign=campaign, kind=IncentiveKind.BIDWAR, write_ins=True
+        ).select_related("run")
+        if i.state() == "open"
+    ]
     context = {
         "campaign": campaign,
+        "write_ins": write_ins,
         "reviews": list(reviews),
         "provisional": list(provisional),
         "targets": _targets(campaign),
@@ -249,3 +257,25 @@ def close_incentive(request, slug: str, incentive_id: int):
         incentive.save(update_fields=["closes_at", "run", "updated_at"])
         commit_change(incentive.campaign)  # the state is in the snapshot: a new version
     return HttpResponseRedirect(reverse("incentives:overview", args=[slug]))
+
+
+@require_POST
+@staff_permission_required(MODERATE)
+def add_write_in(request, slug: str, incentive_id: int):
+    """A donor's suggestion becomes an option of a bid war that takes write-ins (then the
+    moderator allocates the donation to it like any other option)."""
+    incentive = get_object_or_404(Incentive, pk=incentive_id, campaign__slug=slug)
+    title = request.POST.get("title", "").strip()[:200]
+    if not (incentive.kind == IncentiveKind.BIDWAR and incentive.write_ins and title):
+        messages.error(request, "This bid war takes no write-ins (or the title is empty).")
+    elif incentive.state() != "open":
+        messages.error(request, f"{incentive.title} is {incentive.state()}: locked.")
+    else:
+        with transaction.atomic():
+            order = incentive.options.count()
+            Option.objects.get_or_create(
+                incentive=incentive, title=title, defaults={"write_in": True, "order": order}
+            )
+            commit_change(incentive.campaign)
+        messages.success(request, f"{title} added to {incentive.title}.")
+    return HttpResponseRedirect(reverse("incentives:queue", args=[slug]))
