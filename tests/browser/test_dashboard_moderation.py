@@ -151,7 +151,7 @@ def test_staff_pages_work_under_the_strict_policy_without_violations(fundboard_s
     # The live features: the socket opens, a new donation reaches the page without a reload.
     expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
     staff.add_manual("spring", "Csp Donor", "250.00")
-    expect(page.locator("#total")).to_have_text("250.00", timeout=WAIT)
+    expect(page.locator("#total")).to_have_text("$250.00", timeout=WAIT)
     expect(page.locator("#feed")).to_contain_text("Csp Donor", timeout=WAIT)
     # The bar's width is set by the script (the template has no style= attribute any more).
     width = page.locator("#fill").evaluate("node => node.style.width")
@@ -163,6 +163,13 @@ def test_staff_pages_work_under_the_strict_policy_without_violations(fundboard_s
     preview = page.frame_locator("#embed-preview")
     expect(preview.locator("body")).not_to_be_empty(timeout=WAIT)
     assert page.locator("#embed-url").input_value().startswith(server.url + "/c/spring/")
+    assert _violations(page) == []
+    # The settings form, the manual donations and a removal's confirmation page.
+    for path in ("/dashboard/spring/settings/", "/dashboard/spring/manual/"):
+        page.goto(server.url + path)
+        assert _violations(page) == [], path
+    page.locator("a[data-remove]").first.click()
+    expect(page.locator("#remove-form")).to_be_visible(timeout=WAIT)
     assert _violations(page) == []
 
     # The admin: index, a change list, the campaign form with its inline sources, a source.
