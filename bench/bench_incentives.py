@@ -3,13 +3,13 @@
     .venv/bin/python bench/bench_incentives.py                      # SQLite in a temp dir
     .venv/bin/python bench/bench_incentives.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-Builds a campaign with 50 incentives x 10 options (bid wars, each option with two tags, plus
-goal incentives), then ingests the same donations through
-fundboard.ingest.services.ingest_donations twice: into a campaign without incentives and into
-the marathon campaign (a third of the messages carry an exact tag, a tenth a misspelt one,
-the rest plain text). Prints donations/s for both (one donation per call, as the stream
-runner does, and batches of 50, as a backfill does), the allocations and queue made (which
-must match what was sent), and the snapshot's JSON size. A fresh database every run.
+Builds a campaign with 50 bid wars x 10 options (each option with two tags), then ingests
+the same donations through fundboard.ingest.services.ingest_donations twice: into a campaign
+without incentives and into the marathon campaign (a third of the messages carry an exact tag,
+a tenth a misspelt one, the rest plain text). Prints donations/s for both (one donation per
+call, as the stream runner does, and batches of 50, as a backfill does), the allocations and
+queue made (which must match what was sent), and the snapshot's JSON size. A fresh database
+every run.
 """
 
 from __future__ import annotations
@@ -57,17 +57,6 @@ def drop_database(postgres: str, name: str) -> None:
 def marathon_config() -> dict:
     incentives = []
     for i in range(INCENTIVES):
-        if i % 10 == 9:  # a goal every tenth incentive
-            incentives.append(
-                {
-                    "key": f"goal{i}",
-                    "kind": "goal",
-                    "title": f"Goal number {i}",
-                    "goal": "5000",
-                    "tags": [f"goal{i}"],
-                }  # fmt: skip
-            )
-            continue
         options = [
             {"title": f"Choice {i}-{o}", "tags": [f"pick{i}x{o}", f"alias{i}x{o}"]}
             for o in range(OPTIONS)
