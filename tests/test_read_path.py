@@ -11,11 +11,12 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from fundboard.campaigns.loader import load_campaigns
 from fundboard.campaigns.models import Campaign
 from fundboard.ingest.services import commit_change, ingest_donations
 from fundboard.live.consumers import campaign_id_for_slug
 from fundboard.live.snapshot import build_snapshot, snapshot_message
-from fundboard.live.snapshot_cache import SnapshotCache
+from fundboard.live.snapshot_cache import SnapshotCache, snapshot_cache
 from fundboard.live.views import CACHE_CONTROL
 
 from .factories import make_campaign, make_source, record
@@ -177,4 +178,14 @@ def test_a_widget_page_is_served_from_memory_until_the_version_moves(
         Campaign.objects.filter(pk=campaign.pk).update(name="Autumn Drive")
         campaign.refresh_from_db()
         commit_change(campaign)
+    assert b"Autumn Drive" in client.get(page).content
+
+
+def test_reloading_the_campaigns_file_is_a_new_version(client, campaign):
+    """Settings from TOML change the page and the JSON: the cached ones must not survive."""
+    page, before = "/c/spring/thermometer", client.get(URL)["ETag"]
+    client.get(page)
+    load_campaigns({"campaign": [{"slug": "spring", "name": "Autumn Drive", "goal": "2000"}]})
+    snapshot_cache.forget(campaign.pk)  # (the TTL's work, for a campaign nobody follows)
+    assert client.get(URL)["ETag"] != before
     assert b"Autumn Drive" in client.get(page).content

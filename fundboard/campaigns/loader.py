@@ -173,6 +173,10 @@ def load_campaigns(config: dict) -> LoadReport:
                 Campaign, {"slug": data["slug"]}, _campaign_fields(data, where), where
             )
             campaign = Campaign.objects.get(slug=data["slug"])
+            if not created:
+                # What viewers see may have changed (goal, name, allowed origins): a new
+                # version, so what is cached under the old one (ETag, widget pages) moves on.
+                campaign.bump_version()
             (report.created if created else report.updated).append(f"campaign {campaign.slug}")
             for s_index, source in enumerate(data.get("source", [])):
                 s_where = f"{where}.source[{s_index}]"
