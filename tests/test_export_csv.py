@@ -33,7 +33,7 @@ def test_export_has_every_donation_with_its_flags_and_honours_the_range(fundboar
     removed = staff.add_manual("spring", "Gone Later", "30.00", donated_at="2026-02-11T09:00")
     staff.moderate("spring", hidden, "hide_name")
     staff.moderate("spring", hidden, "hide_message")
-    staff.post(f"/dashboard/spring/manual/{removed}/remove")
+    staff.post(f"/dashboard/spring/manual/{removed}/remove", {"confirm": "yes"})
     staff.post("/dashboard/spring/test-alert", {"display_name": "Tester", "amount": "1.00"})
 
     response = staff.get("/dashboard/spring/export/?download=1")
