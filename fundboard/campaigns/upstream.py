@@ -30,6 +30,7 @@ __all__ = [
     "allowed_upstream_hosts",
     "host_allowed",
     "origin_of",
+    "url_matches_hosts",
     "validate_upstream_url",
 ]
 
@@ -146,7 +147,12 @@ def allowed_upstream_hosts() -> list[str]:
 
 def host_allowed(url: str) -> bool:
     """May a source talk to this URL's host and port? (Always, without an allow-list.)"""
-    patterns = allowed_upstream_hosts()
+    return url_matches_hosts(url, allowed_upstream_hosts())
+
+
+def url_matches_hosts(url: str, patterns: list[str]) -> bool:
+    """Whether the URL's host and port match one of the allow-list `patterns` (`host`,
+    `*.example.org`, `host:port`, `[::1]:8100`); an empty list allows every host."""
     if not patterns:
         return True
     try:
@@ -154,6 +160,12 @@ def host_allowed(url: str) -> bool:
         port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError:
         return False
+    host = (parts.hostname or "").lower()
+    for pattern in patterns:
+        host_pattern, port_pattern = _split_pattern(pattern)
+        if fnmatchcase(host, host_pattern) and port_pattern in (None, port):
+            return True
+    return False
     host = (parts.hostname or "").lower()
     for pattern in patterns:
         host_pattern, port_pattern = _split_pattern(pattern)

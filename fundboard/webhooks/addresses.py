@@ -7,16 +7,16 @@ a token in the path or the query. That is why logs and the dashboard show only i
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from fundboard.campaigns.upstream import url_matches_hosts
+
 __all__ = ["WEBHOOK_URL_MAX_LENGTH", "validate_webhook_url", "host_allowed", "shown_url"]
 
 WEBHOOK_URL_MAX_LENGTH = 2000
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def validate_webhook_url(value: str) -> None:
@@ -54,31 +54,7 @@ def host_allowed(url: str) -> bool:
 
     Patterns are `host`, `*.example.org` or `host:port`, as for FUNDBOARD_UPSTREAM_HOSTS.
     """
-    patterns = _allowed_patterns()
-    if not patterns:
-        return True
-    try:
-        parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    for pattern in patterns:
-        host_pattern, port_pattern = _split_pattern(pattern)
-        if fnmatchcase(host, host_pattern) and port_pattern in ("", str(port)):
-            return True
-    return False
-
-
-def _split_pattern(pattern: str) -> tuple[str, str]:
-    """`host`, `*.example.org`, `host:8100`, `[::1]:8100` -> (host pattern, port or "")."""
-    if pattern.startswith("["):
-        host, _, rest = pattern[1:].partition("]")
-        return host, rest.removeprefix(":")
-    if pattern.count(":") == 1:
-        host, port = pattern.split(":")
-        return host, port
-    return pattern, ""
+    return url_matches_hosts(url, _allowed_patterns())
 
 
 def shown_url(url: str) -> str:
