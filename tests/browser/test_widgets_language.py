@@ -182,8 +182,9 @@ def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, p
     page.select_option("#embed-widget", "ticker")
     page.select_option("select[name=font]", "rounded")
     page.fill("input[name=label_latest]", 'New "now"')
+    # The builder redraws 250 ms after the last change: wait for the last one (the label).
     page.wait_for_function(
-        "() => document.getElementById('embed-script').value.includes('data-font')"
+        "() => document.getElementById('embed-script').value.includes('data-label-latest')"
     )
     snippet = page.locator("#embed-script").input_value()
     assert snippet.startswith(f'<script src="{server.url}/static/fundboard/embed.js"')
