@@ -8,7 +8,14 @@ app adds a model later.
 
 from __future__ import annotations
 
-__all__ = ["ORGANISERS", "MODERATORS", "ORGANISER_APPS", "MODERATOR_PERMISSIONS", "sync_roles"]
+__all__ = [
+    "ORGANISERS",
+    "MODERATORS",
+    "ORGANISER_APPS",
+    "MODERATOR_PERMISSIONS",
+    "sync_roles",
+    "grant_app_to_organisers",
+]
 
 ORGANISERS = "Organisers"
 MODERATORS = "Moderators"
@@ -40,3 +47,14 @@ def sync_roles(apps) -> None:
         ).first()
         if permission is not None:
             moderators.permissions.add(permission)
+
+
+def grant_app_to_organisers(sender, **kwargs) -> None:
+    """A `post_migrate` receiver: Organisers get every permission of the sending app (an app
+    whose work is Organisers' only, such as exchange rates or sponsor matches)."""
+    from django.apps import apps
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    organisers, _ = Group.objects.get_or_create(name=ORGANISERS)
+    organisers.permissions.add(*Permission.objects.filter(content_type__app_label=sender.label))
