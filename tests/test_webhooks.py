@@ -23,15 +23,11 @@ from django.utils import timezone
 
 from fundboard.ingest.services import ingest_donations, remove_donations
 from fundboard.providers.records import TEST_CURRENCY
-from fundboard.webhooks.delivery import (
-    DeliveryPolicy,
-    backoff_seconds,
-    deliver_due,
-    deliver_endpoint,
-    prune_finished,
-)
+from fundboard.webhooks.delivery import deliver_due, deliver_endpoint
 from fundboard.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from fundboard.webhooks.outbox import redeliver
+from fundboard.webhooks.policy import DeliveryPolicy, backoff_seconds
+from fundboard.webhooks.retention import prune_finished
 from fundboard.webhooks.signing import SIGNATURE_HEADER, verify
 
 from .factories import make_campaign, make_source, record

@@ -14,8 +14,10 @@ import logging
 
 from django.db import close_old_connections
 
-from .delivery import deliver_endpoint, due_endpoint_ids, prune_if_due
+from .delivery import deliver_endpoint
+from .endpoint_lease import due_endpoint_ids
 from .outbox import off_enqueue, on_enqueue
+from .retention import prune_if_due
 
 __all__ = ["run_webhook_deliveries", "SCAN_SECONDS"]
 

@@ -13,7 +13,9 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
-from .delivery import deliver_endpoint, due_endpoint_ids, prune_if_due
+from .delivery import deliver_endpoint
+from .endpoint_lease import due_endpoint_ids
+from .retention import prune_if_due
 
 __all__ = ["deliver_endpoint_task", "dispatch_due_webhooks", "KICK_EXPIRES_SECONDS"]
 
