@@ -38,6 +38,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from fundboard.campaigns.models import Campaign
+from fundboard.incentives.alerts import alert_incentives
 
 from .snapshot import donation_payload, read_snapshot_text
 
@@ -61,6 +62,14 @@ def dashboard_group(campaign_id: int) -> str:
 
 def _encode(message_type: str, data: dict) -> str:
     return json.dumps({"type": message_type, "data": data}, separators=(",", ":"))
+
+
+def _event(donation, campaign: Campaign, version: int, incentives: dict[int, dict]) -> dict:
+    """A `donation` event: the donation as in the snapshot, plus the incentive it went to."""
+    data = {**donation_payload(donation, campaign), "version": version}
+    if donation.pk in incentives:
+        data["incentive"] = incentives[donation.pk]
+    return data
 
 
 def _layer_message(text: str, kind: str, version: int) -> dict:
@@ -147,10 +156,9 @@ class LiveBroadcaster:
             seconds=settings.FUNDBOARD["ALERT_MAX_AGE_SECONDS"]
         )
         texts, public = [], []
+        incentives = alert_incentives(campaign, donations)  # "for Name the character: Zelda"
         for donation in donations:
-            texts.append(
-                _encode("donation", {**donation_payload(donation, campaign), "version": version})
-            )
+            texts.append(_encode("donation", _event(donation, campaign, version, incentives)))
             # Held for review: staff see it, viewers get its alert once approved.
             held = campaign.hold_for_review and donation.approved is not True
             public.append(donation.donated_at >= oldest_alert and not held)
@@ -159,10 +167,8 @@ class LiveBroadcaster:
     def donations_approved(self, campaign: Campaign, donations, version: int) -> None:
         """The `donation` events held back for review, now with the approved name and
         message, to viewers only (staff saw them arrive), whatever their age."""
-        texts = [
-            _encode("donation", {**donation_payload(d, campaign), "version": version})
-            for d in donations
-        ]
+        incentives = alert_incentives(campaign, donations)
+        texts = [_encode("donation", _event(d, campaign, version, incentives)) for d in donations]
         self._submit(self._send_texts(campaign.pk, texts, "donation", version, dashboard=False))
 
     def alert_control(self, campaign_id: int, data: dict) -> None:

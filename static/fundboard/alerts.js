@@ -30,6 +30,8 @@
     alert_replay: "REPLAY",
     // {count}, {amount} and {seconds} are filled in by the script.
     alert_group: "{count} donations, {amount} in the last {seconds} s",
+    // {incentive} is the incentive's title (and the bid war option's): fundboard/incentives.
+    alert_incentive: "for {incentive}",
   };
 
   // Tier sounds by name (`tiers=500:red:chime`): their static URLs are on this script's tag.
@@ -127,6 +129,8 @@
         headline.appendChild(el("span", "fb-verb", words.donated_no_amount));
       }
       card.appendChild(headline);
+      var incentive = incentiveLine(donation);
+      if (incentive) card.appendChild(incentive);
       // A ring in the tier's colour (set through the CSSOM: widget pages allow no inline CSS).
       if (item.tier && item.tier.colour) card.style.boxShadow = "0 0 0 3px " + item.tier.colour + ", 0 6px 24px rgba(0, 0, 0, 0.18)";
       if (config.messages !== false && donation.message) {
@@ -135,6 +139,16 @@
         card.appendChild(message);
       }
       return card;
+    }
+
+    // The incentive a donation went to (the `donation` event's `incentive`), under its name.
+    function incentiveLine(donation) {
+      var incentive = donation.incentive;
+      if (!incentive || typeof incentive.title !== "string") return null;
+      var name = incentive.option ? incentive.title + ": " + incentive.option : incentive.title;
+      var line = el("p", "fb-alert-incentive", words.alert_incentive.replace("{incentive}", name));
+      line.dir = "auto";
+      return line;
     }
 
     function groupAmount(items) {

@@ -58,3 +58,31 @@ def test_bars_and_bid_war_follow_tagged_donations_and_a_reassignment(streamed_ca
     wait_for(lambda: option_on_screen(page, "Name the hero", "Link") == "$30.00#1", timeout=15)
     assert option_on_screen(page, "Name the hero", "Zelda") == "$25.00#2"
     assert page.locator(".fb-option.is-up").count() == 1  # Link's row moved up, animated
+
+
+ALERT_CARDS = """() => [...document.querySelectorAll('.fb-alert')].map(card => [
+  card.querySelector('.fb-name').textContent,
+  (card.querySelector('.fb-alert-incentive') || {textContent: null}).textContent,
+])"""
+
+
+def test_an_alert_names_the_incentive_its_donation_went_to(streamed_campaign, page):
+    campaign = streamed_campaign(extra=MARATHON)
+    page.goto(campaign.url("alerts", "overlay=1&sound=none&duration=30"))
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    campaign.donate({"nickname": "Ann", "amount": "25.00", "message": "go #zelda"})
+    wait_for(lambda: page.evaluate(ALERT_CARDS), timeout=15)
+    assert page.evaluate(ALERT_CARDS) == [["Ann", "for Name the hero: Zelda"]]
+    # A chain (no options) is named alone; an untagged donation's alert names nothing.
+    campaign.donate(
+        {"nickname": "Bob", "amount": "5.00", "message": "#stretch"},
+        {"nickname": "Cat", "amount": "5.00", "message": "hello"},
+    )
+    shown: dict = {}
+
+    def collect() -> bool:
+        shown.update(dict(page.evaluate(ALERT_CARDS)))
+        return "Cat" in shown
+
+    wait_for(collect, timeout=20)
+    assert shown["Bob"] == "for Extra runs" and shown["Cat"] is None
