@@ -17,7 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
 
 app = Celery("fundboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["fundboard.sync", "fundboard.webhooks", "fundboard.fx"])
+app.autodiscover_tasks(
+    ["fundboard.sync", "fundboard.webhooks", "fundboard.fx", "fundboard.incentives"]
+)
 
 
 @signals.worker_init.connect

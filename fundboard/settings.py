@@ -264,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("FUNDBOARD_RATES_EVERY", "3600")),
         "options": {"expires": 60},
     },
+    # Incentives whose open or close time passed are announced (fundboard/incentives/clock.py).
+    "announce-incentive-changes": {
+        "task": "fundboard.incentives.tasks.announce_incentive_changes",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
 }
 
 # Optional allow-list of upstream hosts sources may talk to: comma-separated `host`,

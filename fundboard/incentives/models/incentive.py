@@ -64,6 +64,9 @@ class Incentive(models.Model):
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The state viewers were last told of: the clock (fundboard/incentives/clock.py) announces
+    # an open or close time that passed by bumping the campaign version when this differs.
+    announced_state = models.CharField(max_length=10, choices=IncentiveState.choices, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -73,6 +76,11 @@ class Incentive(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.announced_state:  # created: its first state goes out with its creation
+            self.announced_state = self.state()
+        super().save(*args, **kwargs)
 
     @property
     def tag_list(self) -> list[str]:
