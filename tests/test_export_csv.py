@@ -78,7 +78,9 @@ def _collect(campaign: Campaign) -> tuple[int, int]:
     return lines - 1, peak
 
 
-@pytest.mark.django_db
+# Committed rows: database_sync_to_async closes the connection it finds inside a test's
+# wrapping transaction (as on any request's thread), so the rows must outlive it.
+@pytest.mark.django_db(transaction=True)
 def test_export_memory_stays_flat_as_the_row_count_grows():
     campaign = Campaign.objects.create(slug="big", name="Big", goal=1)
     source = Source.objects.create(campaign=campaign, kind="manual", name="Manual")

@@ -14,7 +14,7 @@ import io
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db.models import Q
 
 from fundboard.campaigns.models import Campaign
@@ -115,7 +115,9 @@ async def csv_chunks(
 ) -> AsyncIterator[str]:
     """The CSV as chunks: the header, then one chunk per batch of donations."""
     yield _encode([COLUMNS])
-    fetch = sync_to_async(_batch)
+    # Thread-sensitive (the default): a batch is one short query, run on the thread the
+    # synchronous views share, as Django's own async-to-ORM bridge does.
+    fetch = database_sync_to_async(_batch)
     after = None
     while True:
         rows = await fetch(campaign.pk, start, end, after)

@@ -32,7 +32,6 @@ from collections import deque
 from concurrent.futures import Future
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -40,7 +39,7 @@ from django.utils import timezone
 from fundboard.campaigns.models import Campaign
 from fundboard.incentives.alerts import alert_incentives
 
-from .snapshot import donation_payload, read_snapshot_text
+from .snapshot import donation_payload, read_snapshot_in_thread
 
 __all__ = ["campaign_group", "dashboard_group", "LiveBroadcaster", "broadcaster"]
 
@@ -244,9 +243,7 @@ class LiveBroadcaster:
             # schedules one more snapshot instead of being lost.
             self._pending.discard(campaign_id)
             flushes.append(time.monotonic())
-            text, version = await sync_to_async(read_snapshot_text, thread_sensitive=False)(
-                campaign_id
-            )
+            text, version = await read_snapshot_in_thread(campaign_id)
         finally:
             self._pending.discard(campaign_id)
         if text is None:

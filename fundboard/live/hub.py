@@ -20,13 +20,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from fundboard.ops import metrics
 
 from .direct import DirectWriter, text_frame
-from .snapshot import read_snapshot_text
+from .snapshot import read_snapshot_in_thread
 from .snapshot_cache import snapshot_cache
 
 __all__ = ["Outbox", "CampaignHub", "get_hub"]
@@ -158,9 +157,7 @@ class CampaignHub:
         # one without touching the database. The first viewer reads it from the database
         # (after subscribing, so no change can fall between the read and the feed).
         if feed.latest_snapshot is None:
-            text, version = await sync_to_async(read_snapshot_text, thread_sensitive=False)(
-                campaign_id
-            )
+            text, version = await read_snapshot_in_thread(campaign_id)
             if feed.latest_snapshot is None or version > feed.latest_version:
                 feed.latest_snapshot, feed.latest_version = text, version
         return feed.latest_snapshot

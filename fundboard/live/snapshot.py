@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import close_old_connections, connection, transaction
+from channels.db import database_sync_to_async
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Lower
 
@@ -27,6 +28,7 @@ __all__ = [
     "build_snapshot",
     "snapshot_message",
     "read_snapshot_text",
+    "read_snapshot_in_thread",
     "donation_payload",
     "public_name",
     "public_message",
@@ -278,12 +280,15 @@ def snapshot_message(snapshot: dict) -> str:
 
 
 def read_snapshot_text(campaign_id: int) -> tuple[str | None, int]:
-    """(encoded snapshot message, version) read in a worker thread; (None, 0) if gone."""
-    close_old_connections()
+    """(encoded snapshot message, version); (None, 0) if the campaign is gone."""
     try:
         snapshot = build_snapshot(campaign_id)
     except Campaign.DoesNotExist:
         return None, 0
-    finally:
-        close_old_connections()
     return snapshot_message(snapshot), snapshot["version"]
+
+
+# For the hub and the broadcaster. Not thread-sensitive: snapshots of different campaigns
+# are read in parallel worker threads, never queued behind each other or behind the
+# synchronous views' one thread (database_sync_to_async closes stale connections around it).
+read_snapshot_in_thread = database_sync_to_async(read_snapshot_text, thread_sensitive=False)

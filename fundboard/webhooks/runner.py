@@ -1,9 +1,9 @@
 """Embedded mode's delivery loop, inside `manage.py serve` beside the pollers.
 
-The same `deliver_endpoint` as the Celery task, in worker threads (`asyncio.to_thread`) so
-the server's loop never blocks, one task per endpoint so a slow endpoint delays only its
-own deliveries. It looks for due deliveries every second, and at once when this process
-wrote some (outbox.on_enqueue).
+The same `deliver_endpoint` as the Celery task, in worker threads (`database_sync_to_async`,
+which closes stale connections around each call) so the server's loop never blocks, one
+task per endpoint so a slow endpoint delays only its own deliveries. It looks for due
+deliveries every second, and at once when this process wrote some (outbox.on_enqueue).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from django.db import close_old_connections
+from channels.db import database_sync_to_async
 
 from .delivery import deliver_endpoint
 from .endpoint_lease import due_endpoint_ids
@@ -26,17 +26,17 @@ log = logging.getLogger("fundboard.webhooks")
 SCAN_SECONDS = 1.0
 
 
-def _in_thread(function, *args):
-    close_old_connections()
-    try:
-        return function(*args)
-    finally:
-        close_old_connections()
+# Not thread-sensitive: each endpoint's delivery runs in a thread of its own, in parallel
+# (a slow endpoint must not hold up the others, nor the server's synchronous views, which
+# share the one thread-sensitive thread).
+_deliver_endpoint = database_sync_to_async(deliver_endpoint, thread_sensitive=False)
+_due_endpoint_ids = database_sync_to_async(due_endpoint_ids, thread_sensitive=False)
+_prune_if_due = database_sync_to_async(prune_if_due, thread_sensitive=False)
 
 
 async def _deliver(endpoint_id: int) -> None:
     try:
-        await asyncio.to_thread(_in_thread, deliver_endpoint, endpoint_id)
+        await _deliver_endpoint(endpoint_id)
     except Exception:  # the loop outlives any one endpoint; the rows keep what is pending
         log.exception("webhook delivery crashed endpoint=%s", endpoint_id)
 
@@ -44,15 +44,18 @@ async def _deliver(endpoint_id: int) -> None:
 async def run_webhook_deliveries(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    waker = lambda: loop.call_soon_threadsafe(wake.set)  # noqa: E731 -- one line, one use
+
+    def waker() -> None:
+        loop.call_soon_threadsafe(wake.set)
+
     on_enqueue(waker)
-    running: dict[int, asyncio.Task] = {}
+    running: dict[int, asyncio.Task[None]] = {}
     log.info("webhook delivery loop started")
     while not stop.is_set():
         wake.clear()
         try:
-            due = await asyncio.to_thread(_in_thread, due_endpoint_ids)
-            await asyncio.to_thread(_in_thread, prune_if_due)
+            due = await _due_endpoint_ids()
+            await _prune_if_due()
         except Exception:
             log.exception("webhook loop could not read the deliveries")
             due = []
