@@ -177,7 +177,7 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     amount = exact.quantize(CENT, rounding=ROUND_HALF_UP)
     if exact < 0 or (amount == 0 and not allow_zero):
         raise BadRecord(f"{field} must be positive: {exact}")
-    limit = Decimal(settings.FUNDBOARD["MAX_DONATION_AMOUNT"])
+    limit = Decimal(str(settings.FUNDBOARD["MAX_DONATION_AMOUNT"]))
     if field == "amount" and amount > limit:
         raise BadRecord(f"{field} {amount} is above the plausible maximum {limit}")
     return amount

@@ -1,4 +1,4 @@
-"""The one HTTP layer of the upstream clients: client settings, errors, Retry-After, ETags.
+"""The one HTTP layer of the upstream clients: client settings, errors, Retry-After.
 
 Every platform client builds its httpx client here (`make_client`, `make_async_client`), so
 all of them send the same User-Agent, verify TLS against certifi's bundle, bound their
@@ -6,11 +6,7 @@ connections and never follow a redirect (one to another host would carry the API
 along). A reply's status becomes one of the typed errors of `errors.py` here too
 (`error_for_status`, `raise_for_status`), with Retry-After read as seconds or an HTTP date.
 
-`ConditionalGetter` sends `If-None-Match` / `If-Modified-Since` where the upstream gave an
-`ETag` / `Last-Modified` before, and remembers the new validators in a plain dict of strings
-(stored on the source as `Source.etags`). A poll made of several requests is "unchanged"
-only when every request came back 304; a mix means the client fetches everything again
-without validators, because a 304 page carries no data to combine with the changed ones.
+The polled platforms' conditional GETs (ETags, 304s) are in `conditional.py`, on top of this.
 """
 
 from __future__ import annotations
@@ -19,7 +15,6 @@ import functools
 import importlib.metadata
 import ssl
 import time
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,8 +39,6 @@ __all__ = [
     "REPLY_MAX_BYTES",
     "USER_AGENT",
     "HTTPStatusError",
-    "NOT_MODIFIED",
-    "ConditionalGetter",
     "aread_body",
     "client_options",
     "error_for_status",
@@ -66,9 +59,6 @@ CONNECTION_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5
 # of 100 gifts ~60 KB), and the largest error body read for its message.
 REPLY_MAX_BYTES = 8 * 1024 * 1024
 ERROR_BODY_MAX_BYTES = 16 * 1024
-# Cursor keys in Source.etags: "etag <request key>" and "modified <request key>".
-ETAG_PREFIX = "etag "
-MODIFIED_PREFIX = "modified "
 
 
 def _user_agent() -> str:
@@ -95,14 +85,6 @@ class HTTPStatusError(BadData):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
-
-
-class _NotModified:
-    def __repr__(self) -> str:
-        return "NOT_MODIFIED"
-
-
-NOT_MODIFIED: Any = _NotModified()
 
 
 # --- building clients ------------------------------------------------------------------------
@@ -249,63 +231,3 @@ def raise_for_status(
 def same_origin(url: str, base_url: str) -> bool:
     a, b = urlsplit(url), urlsplit(base_url)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
-
-
-@dataclass
-class ConditionalGetter:
-    """GETs JSON with conditional headers from `cursor`; collects the validators it saw."""
-
-    client: httpx.Client
-    cursor: dict[str, str]
-    conditional: bool = True
-    validators: dict[str, str] = field(default_factory=dict)
-    fresh: int = 0  # requests answered 200
-    not_modified: int = 0  # requests answered 304
-
-    def get_json(
-        self,
-        url: str,
-        *,
-        key: str,
-        what: str,
-        params: dict | None = None,
-        headers: dict | None = None,
-    ) -> Any:
-        """The decoded body, or NOT_MODIFIED. `key` names the request without any secret."""
-        headers = dict(headers or {})
-        etag = self.cursor.get(ETAG_PREFIX + key)
-        modified = self.cursor.get(MODIFIED_PREFIX + key)
-        if self.conditional and etag:
-            headers["If-None-Match"] = etag
-        if self.conditional and modified:
-            headers["If-Modified-Since"] = modified
-        try:
-            with self.client.stream("GET", url, params=params, headers=headers) as response:
-                content = read_body(response, REPLY_MAX_BYTES, what)
-        except httpx.HTTPError as error:
-            raise transport_error(error, what) from None
-        if response.status_code == 304 and self.conditional and (etag or modified):
-            self.not_modified += 1
-            self._keep(key, etag, modified)
-            return NOT_MODIFIED
-        raise_for_status(response, what, content)
-        self.fresh += 1
-        self._keep(key, response.headers.get("ETag"), response.headers.get("Last-Modified"))
-        try:
-            return bounded_json.loads(content, max_bytes=REPLY_MAX_BYTES)
-        except bounded_json.JSONRejected as error:
-            raise BadData(f"{what}: the reply is not valid JSON ({error})") from None
-
-    def _keep(self, key: str, etag: str | None, modified: str | None) -> None:
-        if etag:
-            self.validators[ETAG_PREFIX + key] = etag
-        if modified:
-            self.validators[MODIFIED_PREFIX + key] = modified
-
-    @property
-    def all_not_modified(self) -> bool:
-        return self.not_modified > 0 and self.fresh == 0
-
-    @property
-    def mixed(self) -> bool:
-        return self.not_modified > 0 and self.fresh > 0
