@@ -119,7 +119,7 @@ class SourceStatus(models.TextChoices):
     DISABLED = "disabled", "Disabled"
 
 
-DEFAULT_BASE_URLS = {
+DEFAULT_BASE_URLS: dict[str, str] = {
     SourceKind.IMRAISING: "https://imraising.tv",
     SourceKind.ACTIONNETWORK: "https://actionnetwork.org",
     SourceKind.P2P: "",  # each organisation's P2P site has its own host
@@ -127,7 +127,7 @@ DEFAULT_BASE_URLS = {
 }
 
 # Default poll intervals (seconds). Streams are not polled; their reconciliation is.
-DEFAULT_POLL_INTERVALS = {
+DEFAULT_POLL_INTERVALS: dict[str, float] = {
     SourceKind.IMRAISING: 300.0,
     SourceKind.ACTIONNETWORK: 30.0,
     SourceKind.P2P: 15.0,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from fnmatch import fnmatchcase
+from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
@@ -96,8 +97,17 @@ class UpstreamURLField(models.URLField):
 
     default_validators = [validate_upstream_url]
 
-    def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": UpstreamURLFormField, **kwargs})
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        return super().formfield(
+            form_class=form_class or UpstreamURLFormField,
+            choices_form_class=choices_form_class,
+            **kwargs,
+        )
 
 
 # --- where a key may go ---------------------------------------------------------------------
