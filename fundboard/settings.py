@@ -7,6 +7,7 @@ REDIS_URL (channel layer, Celery broker, locks), SECRET_KEY and ALLOWED_HOSTS.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -109,7 +110,7 @@ DB_POOL_SIZE = int(os.environ.get("FUNDBOARD_DB_POOL_SIZE", "10"))
 DB_POOL_TIMEOUT = float(os.environ.get("FUNDBOARD_DB_POOL_TIMEOUT", "10"))
 
 
-def sqlite_database(path: str) -> dict:
+def sqlite_database(path: str) -> dict[str, Any]:
     """SQLite settings, the same whether the path came from DATABASE_URL or the default."""
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -124,9 +125,11 @@ def sqlite_database(path: str) -> dict:
     }
 
 
-def url_database(url: str) -> dict:
+def url_database(url: str) -> dict[str, Any]:
     """Settings for DATABASE_URL: SQLite gets sqlite_database's, PostgreSQL a bounded pool."""
-    database = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    database: dict[str, Any] = {
+        **dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    }
     if database["ENGINE"] == "django.db.backends.sqlite3":
         return sqlite_database(database["NAME"])
     if database["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE > 0:
@@ -205,7 +208,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise has no type for .wav (the alert sounds); octet-stream would do, audio/wav is right.
 WHITENOISE_MIMETYPES = {".wav": "audio/wav"}
 if env_bool("FUNDBOARD_COLLECTED_STATIC", False):
-    STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+    STATIC_ROOT: Path | None = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
     # Production: `collectstatic` ran; serve compressed files with hashed names, cached forever.
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -213,7 +216,7 @@ if env_bool("FUNDBOARD_COLLECTED_STATIC", False):
     }
 else:
     # Embedded mode: no collectstatic step, WhiteNoise serves straight from the app folders.
-    STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+    STATIC_ROOT = Path(os.environ["STATIC_ROOT"]) if os.environ.get("STATIC_ROOT") else None
     WHITENOISE_USE_FINDERS = True
     WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -277,7 +280,8 @@ CELERY_BEAT_SCHEDULE = {
 # saved and before its key is used (fundboard/campaigns/upstream.py).
 FUNDBOARD_UPSTREAM_HOSTS = env_list("FUNDBOARD_UPSTREAM_HOSTS", [])
 
-FUNDBOARD = {
+# Fundboard's own settings (mixed value types, each read where it is used).
+FUNDBOARD: dict[str, Any] = {
     # No source is polled more often than this, whatever its own interval says.
     "POLL_FLOOR_SECONDS": float(os.environ.get("FUNDBOARD_POLL_FLOOR_SECONDS", "5")),
     # Burst coalescing window for snapshots (every donation still gets its own event), and
@@ -299,6 +303,8 @@ FUNDBOARD = {
     "STREAM_LEASE_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6")),
     # A reconciliation that would remove more donations than this waits for staff.
     "MASS_REMOVAL_THRESHOLD": int(os.environ.get("FUNDBOARD_MASS_REMOVAL_THRESHOLD", "5")),
+    # The hub writes ready-made frames straight to idle sockets (fundboard/live/direct.py).
+    "DIRECT_FRAMES": env_bool("FUNDBOARD_DIRECT_FRAMES", True),
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -1,4 +1,5 @@
-"""The hub's shortcut past ASGI on uvicorn (fundboard/live/direct.py), on a real uvicorn server.
+"""The hub's shortcut past ASGI (fundboard/live/direct.py): on a real uvicorn server, on
+Twisted's and autobahn's own objects (what daphne runs), and switched off by the setting.
 
 A real client socket that does not read, with small buffers on both ends, lets the test see
 the three decisions the writer makes: write at once while the transport is idle, refuse once
@@ -7,14 +8,35 @@ What the client finally reads must be every message, whole and in order.
 """
 
 import asyncio
+import json
 import socket
 
+import pytest
 import uvicorn
+from asgiref.sync import sync_to_async
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from prometheus_client import REGISTRY
+from twisted.internet import address, tcp
+from twisted.internet.selectreactor import SelectReactor
+from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
-from fundboard.live.direct import DirectWriter, text_frame
+from fundboard.asgi import application
+from fundboard.ingest.services import ingest_donations
+from fundboard.live.broadcast import broadcaster
+from fundboard.live.direct import (
+    VERIFIED_RELEASES,
+    DaphneWriter,
+    DirectWriter,
+    installed_releases,
+    internals_verified,
+    text_frame,
+)
+
+from .factories import make_campaign, make_source, record
+from .fixtures_live import live_singletons  # noqa: F401 -- the fixture, used below
 
 SMALL_BUFFER = 4096
 
@@ -116,3 +138,118 @@ def test_direct_writes_only_to_an_idle_open_socket_and_every_message_arrives_in_
         await serving
 
     asyncio.run(scenario())
+
+
+# --- what direct.py relies on in the installed servers ------------------------------------------
+
+
+@pytest.mark.parametrize("server", sorted(VERIFIED_RELEASES))
+def test_the_installed_servers_are_the_releases_direct_writes_were_verified_with(server):
+    """Fails on any upgrade of daphne, Twisted, autobahn, uvicorn or websockets: in production
+    the direct path then turns itself off (a warning says so). Check what it relies on (this
+    file's tests, bench/bench_fanout.py), then update direct.VERIFIED_RELEASES."""
+    assert installed_releases(server) == VERIFIED_RELEASES[server]
+    assert internals_verified(server)
+
+
+class _LoopbackConnection(tcp.Connection):
+    """Twisted's TCP connection as daphne's server makes it, on one end of a socket pair."""
+
+    def getPeer(self):
+        return address.IPv4Address("TCP", "127.0.0.1", 50001)
+
+    def getHost(self):
+        return address.IPv4Address("TCP", "127.0.0.1", 8000)
+
+
+def _autobahn_on_twisted() -> tuple[WebSocketServerProtocol, _LoopbackConnection, socket.socket]:
+    """An open autobahn websocket protocol on a real Twisted TCP transport, whose reactor
+    (never run, never installed) lets the test see what waits in Twisted's buffers."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    peer.settimeout(5)
+    factory = WebSocketServerFactory(reactor=SelectReactor())
+    factory.protocol = WebSocketServerProtocol
+    protocol = factory.buildProtocol(None)
+    transport = _LoopbackConnection(ours, protocol, reactor=factory.reactor)
+    transport.connected = 1
+    protocol.makeConnection(transport)
+    protocol.state = protocol.STATE_OPEN  # as after the handshake
+    return protocol, transport, peer
+
+
+def test_twisted_and_autobahn_internals_behave_as_the_daphne_writer_assumes():
+    protocol, transport, peer = _autobahn_on_twisted()
+    writer = DaphneWriter(protocol)
+    assert writer.fileno() == transport.fileno() >= 0
+    assert writer.buffered_bytes() == 0 and not protocol.send_queue
+
+    # Idle: written straight to the socket (writeSomeData), the very frame.
+    frame = text_frame("hello")
+    assert writer.write(frame)
+    assert peer.recv(100) == frame
+
+    # Bytes written the ordinary way wait in Twisted's _tempDataBuffer until the reactor
+    # runs: counted as buffered, and the writer refuses to overtake them.
+    transport.write(b"queued")
+    assert transport._tempDataBuffer == [b"queued"] and transport._tempDataLen == 6
+    assert writer.buffered_bytes() == 6
+    assert not writer.write(text_frame("must wait"))
+    transport.doWrite()  # what the reactor would do: Twisted's buffers go out
+    assert peer.recv(100) == b"queued"
+    assert writer.buffered_bytes() == 0 and transport.dataBuffer == b""
+    assert writer.write(text_frame("after"))
+    assert peer.recv(100) == text_frame("after")
+
+    # Once a close starts, autobahn leaves STATE_OPEN: nothing goes straight out.
+    protocol.sendClose(1000)
+    assert protocol.state != protocol.STATE_OPEN
+    assert not writer.write(text_frame("too late"))
+    writer.abort()
+    transport.reactor.runUntilCurrent()  # the reactor's next turn: the connection is lost
+    assert not transport.connected
+    peer.close()
+
+
+# --- the setting: with direct frames off, updates take the ASGI path and still arrive ------------
+
+
+async def _first_message_of_type(socket_client, message_type: str) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(socket_client.recv(), 10))
+        if message["type"] == message_type:
+            return message["data"]
+
+
+def _direct_frames_sent() -> float:
+    return REGISTRY.get_sample_value("fundboard_frames_sent_total", {"path": "direct"}) or 0.0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_singletons")
+@pytest.mark.parametrize("direct_frames", [True, False], ids=["direct-on", "direct-off"])
+def test_live_updates_arrive_with_direct_frames_on_and_off(settings, direct_frames):
+    settings.FUNDBOARD = {**settings.FUNDBOARD, "DIRECT_FRAMES": direct_frames}
+    campaign = make_campaign()
+    source = make_source(campaign)
+
+    async def scenario() -> tuple[dict, float]:
+        broadcaster.bind(asyncio.get_running_loop())
+        server, serving, port = await _start_uvicorn(application)
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/ws/campaigns/{campaign.slug}") as viewer:
+                await _first_message_of_type(viewer, "snapshot")
+                before = _direct_frames_sent()
+                await sync_to_async(ingest_donations)(source.pk, [record("5.00", uid="a")])
+                event = await _first_message_of_type(viewer, "donation")
+                snapshot = await _first_message_of_type(viewer, "snapshot")
+                assert snapshot["total"] == "5.00"
+                return event, _direct_frames_sent() - before
+        finally:
+            server.should_exit = True
+            await serving
+
+    event, direct = asyncio.run(scenario())
+    assert event["amount"] == "5.00"
+    # On: the hub wrote the frames itself; off: none, every frame went through ASGI.
+    assert (direct > 0) == direct_frames, direct

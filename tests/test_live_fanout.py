@@ -14,11 +14,13 @@ from django.test import override_settings
 
 from fundboard.ingest.services import ingest_donations, remove_donations
 from fundboard.live.broadcast import broadcaster, campaign_group
-from fundboard.live.hub import CampaignHub, Outbox
+from fundboard.live.hub import CampaignFeed, CampaignHub, Outbox
 
 from .factories import make_campaign, make_source, record
+from .fixtures_live import live_singletons  # noqa: F401 -- the fixture, used below
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test binds the broadcaster to its own loop: live_singletons resets it around them.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_singletons")]
 
 
 class MsgpackInMemoryChannelLayer(InMemoryChannelLayer):
@@ -111,9 +113,7 @@ def test_removal_sends_donation_removed_and_a_lower_total():
 
 def test_slow_socket_drops_its_backlog_for_the_latest_snapshot():
     hub = CampaignHub()
-    from fundboard.live.hub import _Feed
-
-    feed = _Feed(group="g", latest_snapshot='{"type":"snapshot","v":1}', latest_version=1)
+    feed = CampaignFeed(group="g", latest_snapshot='{"type":"snapshot","v":1}', latest_version=1)
     slow, fast = Outbox(limit=3), Outbox(limit=100)
     feed.members = {slow, fast}
     for n in range(10):
@@ -127,9 +127,7 @@ def test_slow_socket_drops_its_backlog_for_the_latest_snapshot():
 
 def test_a_snapshot_only_socket_holds_just_the_latest_snapshot():
     hub = CampaignHub()
-    from fundboard.live.hub import _Feed
-
-    feed = _Feed(group="g")
+    feed = CampaignFeed(group="g")
     everything, totals = Outbox(limit=100), Outbox(events=False)
     feed.members, feed.snapshot_members = {everything}, {totals}
     for n in range(1, 6):

@@ -88,6 +88,8 @@ class LiveBroadcaster:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._owner_pid: int | None = None
+        # The loop and thread this object started itself, when no caller bound one.
+        self._own_loop: asyncio.AbstractEventLoop | None = None
         self._own_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pending: set[int] = set()
@@ -105,6 +107,22 @@ class LiveBroadcaster:
             self._pending.clear()
             self._send_locks.clear()
 
+    def reset(self) -> None:
+        """Forget the loop and everything pending, stopping the loop this object started (tests:
+        each starts from a broadcaster as a fresh process has; the next send starts anew)."""
+        with self._lock:
+            own_loop, own_thread = self._own_loop, self._own_thread
+            self._loop = self._own_loop = self._owner_pid = self._own_thread = None
+            self._pending.clear()
+            self._flushes.clear()
+            self._inflight.clear()
+            self._send_locks.clear()
+        if own_thread is not None and own_loop is not None and own_thread.is_alive():
+            own_loop.call_soon_threadsafe(own_loop.stop)
+            own_thread.join(timeout=5)
+            if not own_loop.is_running():
+                own_loop.close()
+
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             # A forked Celery child inherits the parent's object but not its thread.
@@ -115,6 +133,7 @@ class LiveBroadcaster:
                 )
                 thread.start()
                 self._loop, self._owner_pid, self._own_thread = loop, os.getpid(), thread
+                self._own_loop = loop
                 self._pending.clear()
                 self._send_locks.clear()
             return self._loop

@@ -29,7 +29,7 @@ from fundboard.providers import bounded_json
 
 from . import limits
 from .broadcast import campaign_group
-from .direct import DirectWriter
+from .direct import DirectWriter, direct_frames_enabled
 from .hub import Outbox, get_hub
 from .origins import origin_allowed
 from .stalls import get_sweep
@@ -96,7 +96,10 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.connection = DirectWriter.for_send(self.base_send)
         if self.connection is not None:
             get_sweep().watch(self.connection, path)
-        self.outbox = Outbox(events=self.wants_events(), direct=self.connection)
+        # With DIRECT_FRAMES off every frame goes through `send` (the Channels path); the
+        # connection handle still bounds what a viewer that stopped reading costs.
+        direct = self.connection if direct_frames_enabled() else None
+        self.outbox = Outbox(events=self.wants_events(), direct=direct)
         self.group = self.group_for(campaign_id)
         self.writer = asyncio.create_task(self._write())
         await get_hub().join(self.group, self.outbox, snapshot_of=campaign_id)
@@ -112,6 +115,7 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def _write(self) -> None:
         # Straight to the ASGI send: this runs once per socket per broadcast.
         send, outbox, connection = self.base_send, self.outbox, self.connection
+        assert outbox is not None  # made in connect(), before this task
         while (text := await outbox.get()) is not None:
             outbox.sending = True  # the hub must not write past this message
             try:
@@ -146,7 +150,11 @@ class HubConsumer(AsyncWebsocketConsumer):
         if isinstance(request, dict) and request.get("type") == "resync":
             # The hub's latest snapshot (no database read): a resync costs a client nothing
             # more than a queued message, and the rate above bounds how many it asks for.
-            self.outbox.put(await get_hub().latest_snapshot(self.group, self.campaign_id))
+            if self.group is None:
+                return  # the feed was stopped: nothing more is sent
+            snapshot = await get_hub().latest_snapshot(self.group, self.campaign_id)
+            if snapshot is not None:
+                self.outbox.put(snapshot)
         elif isinstance(request, dict):
             await self.handle_request(request)
 

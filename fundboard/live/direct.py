@@ -15,6 +15,13 @@ stay the outbox's. bench/bench_fanout.py measures the difference (docs/benchmark
 The same handle on the connection bounds what a viewer that stops reading can cost
 (limits.py): the kernel's send buffer of the socket is capped, `unsent_bytes` counts what
 waits in the kernel and in the server, and `abort` drops the connection at once.
+
+All of this reads server internals (private attributes of Twisted's TCP transport, of
+autobahn's and uvicorn's protocols), so it is used only on the releases it was verified
+against (VERIFIED_RELEASES; tests/test_direct_writes.py checks what it relies on): on any
+other release a warning says so and every socket takes the ordinary ASGI path.
+`settings.FUNDBOARD["DIRECT_FRAMES"]` (FUNDBOARD_DIRECT_FRAMES=0) turns the frame shortcut
+off on purpose (the unsent-bytes bounds stay).
 """
 
 from __future__ import annotations
@@ -22,24 +29,65 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import importlib.metadata
 import logging
 import socket
 import struct
 import sys
 import termios
+from typing import Any
 
+from django.conf import settings
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from . import limits
 
-__all__ = ["DirectWriter", "text_frame"]
+__all__ = [
+    "DirectWriter",
+    "text_frame",
+    "direct_frames_enabled",
+    "internals_verified",
+    "VERIFIED_RELEASES",
+]
 
 log = logging.getLogger("fundboard.live")
 
 _UVICORN_PROTOCOL = "uvicorn.protocols.websockets.websockets_sansio_impl"
 _DAPHNE_PROTOCOL = "daphne.ws_protocol"
 _TWISTED_TCP = "twisted.internet.tcp"  # a plain TCP transport (not TLS, which would wrap it)
+
+# The releases whose internals the writers below were verified against, per server. After
+# an upgrade: run tests/test_direct_writes.py and bench/bench_fanout.py, then update this.
+VERIFIED_RELEASES = {
+    "daphne": {"daphne": "4.2.3", "Twisted": "26.10.0", "autobahn": "26.10.2"},
+    "uvicorn": {"uvicorn": "0.54.0", "websockets": "17.4"},
+}
+
+
+def installed_releases(server: str) -> dict[str, str]:
+    """The installed version of each package the writer of `server` reads internals of."""
+    return {name: importlib.metadata.version(name) for name in VERIFIED_RELEASES[server]}
+
+
+@functools.cache
+def internals_verified(server: str) -> bool:
+    """True when the installed releases are the verified ones (checked once per process)."""
+    installed = installed_releases(server)
+    if installed == VERIFIED_RELEASES[server]:
+        return True
+    log.warning(
+        "direct socket writes off on %s: verified with %s, installed %s",
+        server,
+        VERIFIED_RELEASES[server],
+        installed,
+    )
+    return False
+
+
+def direct_frames_enabled() -> bool:
+    """Whether the hub may write frames straight to idle sockets (the setting)."""
+    return bool(settings.FUNDBOARD["DIRECT_FRAMES"])
 
 
 # Linux: the bytes of a TCP socket's send queue not yet acknowledged by the peer (`ss -tn`'s
@@ -88,12 +136,13 @@ class DirectWriter:
         self.unchecked, self.is_cut = 0, False
 
     @staticmethod
-    def for_send(send) -> DirectWriter | None:
-        """A writer for the connection behind an ASGI `send`, or None if not supported."""
+    def for_send(send: Any) -> DirectWriter | None:
+        """A writer for the connection behind an ASGI `send`, or None if not supported (an
+        unknown server, TLS, or releases other than VERIFIED_RELEASES)."""
         # uvicorn's send is a method of its protocol; daphne's a partial over its protocol.
         protocol = getattr(send, "__self__", None)
         if protocol is not None and type(protocol).__module__ == _UVICORN_PROTOCOL:
-            return UvicornWriter(protocol)
+            return UvicornWriter(protocol) if internals_verified("uvicorn") else None
         if isinstance(send, functools.partial) and send.args:
             protocol = send.args[0]
             transport = getattr(protocol, "transport", None)
@@ -102,7 +151,7 @@ class DirectWriter:
                 any(cls.__module__ == _DAPHNE_PROTOCOL for cls in type(protocol).__mro__)
                 and type(transport).__module__ == _TWISTED_TCP
             ):
-                return DaphneWriter(protocol)
+                return DaphneWriter(protocol) if internals_verified("daphne") else None
         return None
 
     def write(self, frame: bytes) -> bool:
@@ -152,7 +201,7 @@ class UvicornWriter(DirectWriter):
     # misses, mostly), this ~2 µs, besides the ~8 µs of the send itself (bench_fanout).
     __slots__ = ("_conn", "_transport")
 
-    def __init__(self, protocol) -> None:
+    def __init__(self, protocol: Any) -> None:
         # Both live as long as the connection; the writer is made once the socket is accepted.
         super().__init__()
         self._conn, self._transport = protocol.conn, protocol.transport
@@ -194,7 +243,7 @@ class UvicornWriter(DirectWriter):
 class DaphneWriter(DirectWriter):
     __slots__ = ("_protocol", "_transport")
 
-    def __init__(self, protocol) -> None:
+    def __init__(self, protocol: Any) -> None:
         # daphne's protocol is autobahn's WebSocketServerProtocol on a Twisted TCP transport.
         super().__init__()
         self._protocol, self._transport = protocol, protocol.transport

@@ -28,7 +28,7 @@ from .direct import DirectWriter, text_frame
 from .snapshot import read_snapshot_in_thread
 from .snapshot_cache import snapshot_cache
 
-__all__ = ["Outbox", "CampaignHub", "get_hub"]
+__all__ = ["Outbox", "CampaignFeed", "CampaignHub", "get_hub", "reset_hubs"]
 
 log = logging.getLogger("fundboard.live")
 
@@ -91,7 +91,7 @@ class Outbox:
 
 
 @dataclass
-class _Feed:
+class CampaignFeed:
     """One campaign's subscription in this process."""
 
     group: str
@@ -106,28 +106,28 @@ class _Feed:
 
 class CampaignHub:
     def __init__(self) -> None:
-        self._feeds: dict[str, _Feed] = {}
+        self._feeds: dict[str, CampaignFeed] = {}
         self._lock = asyncio.Lock()
-
-    def viewer_count(self) -> int:
-        return sum(len(feed.members) + len(feed.snapshot_members) for feed in self._feeds.values())
 
     async def join(self, group: str, outbox: Outbox, *, snapshot_of: int | None) -> None:
         """Add a socket; its first message is the current snapshot (when `snapshot_of`)."""
         async with self._lock:
             feed = self._feeds.get(group)
             if feed is None:
-                feed = _Feed(group=group)
+                feed = CampaignFeed(group=group)
                 self._feeds[group] = feed
                 layer = get_channel_layer()
                 feed.channel = await layer.new_channel("hub.")
                 await layer.group_add(group, feed.channel)
                 feed.reader = asyncio.create_task(self._read(feed), name=f"hub-{group}")
-                if _campaign_of(group) is not None:  # the JSON endpoint may trust its cache
-                    snapshot_cache.follow(_campaign_of(group))
+                if (campaign_id := _campaign_of(group)) is not None:
+                    snapshot_cache.follow(campaign_id)  # the JSON endpoint may trust its cache
             (feed.members if outbox.events else feed.snapshot_members).add(outbox)
-        if snapshot_of is not None:
-            outbox.put(await self._current_snapshot(feed, snapshot_of))
+        if snapshot_of is None:
+            return
+        snapshot = await self._current_snapshot(feed, snapshot_of)
+        if snapshot is not None:  # None: the campaign is gone
+            outbox.put(snapshot)
 
     async def leave(self, group: str, outbox: Outbox) -> None:
         outbox.close()
@@ -140,19 +140,20 @@ class CampaignHub:
             if feed.members or feed.snapshot_members:
                 return
             del self._feeds[group]
-            if _campaign_of(group) is not None:
-                snapshot_cache.unfollow(_campaign_of(group))
+            if (campaign_id := _campaign_of(group)) is not None:
+                snapshot_cache.unfollow(campaign_id)
             if feed.reader:
                 feed.reader.cancel()
             await get_channel_layer().group_discard(group, feed.channel)
 
-    async def latest_snapshot(self, group: str, campaign_id: int) -> str:
+    async def latest_snapshot(self, group: str, campaign_id: int) -> str | None:
         """The newest snapshot this process has seen for a group one of its sockets follows
-        (what a `resync` answers: no database read while the feed is subscribed)."""
-        feed = self._feeds.get(group) or _Feed(group=group)
+        (what a `resync` answers: no database read while the feed is subscribed); None if
+        the campaign is gone."""
+        feed = self._feeds.get(group) or CampaignFeed(group=group)
         return await self._current_snapshot(feed, campaign_id)
 
-    async def _current_snapshot(self, feed: _Feed, campaign_id: int) -> str:
+    async def _current_snapshot(self, feed: CampaignFeed, campaign_id: int) -> str | None:
         # While subscribed, the hub sees every snapshot broadcast; a newcomer gets the latest
         # one without touching the database. The first viewer reads it from the database
         # (after subscribing, so no change can fall between the read and the feed).
@@ -162,7 +163,7 @@ class CampaignHub:
                 feed.latest_snapshot, feed.latest_version = text, version
         return feed.latest_snapshot
 
-    async def _read(self, feed: _Feed) -> None:
+    async def _read(self, feed: CampaignFeed) -> None:
         layer = get_channel_layer()
         while True:
             try:
@@ -175,7 +176,7 @@ class CampaignHub:
                 continue
             self.dispatch(feed, message)
 
-    def dispatch(self, feed: _Feed, message: dict) -> None:
+    def dispatch(self, feed: CampaignFeed, message: dict) -> None:
         text, kind, version = message["text"], message.get("kind"), message.get("version", 0)
         if "sent_at" in message:
             metrics.BROADCAST_DELAY.observe(max(0.0, time.time() - message["sent_at"]))
@@ -183,8 +184,8 @@ class CampaignHub:
             if version < feed.latest_version:
                 return  # an older snapshot overtaken by a newer one
             feed.latest_snapshot, feed.latest_version = text, version
-            if _campaign_of(feed.group) is not None:
-                snapshot_cache.store(_campaign_of(feed.group), text, version)
+            if (campaign_id := _campaign_of(feed.group)) is not None:
+                snapshot_cache.store(campaign_id, text, version)
         direct, sockets = 0, len(feed.members)
         if kind == "snapshot":
             # A snapshot-only outbox holds one message: this replaces an unsent older one.
@@ -203,7 +204,7 @@ class CampaignHub:
         metrics.FRAMES_SENT.labels("queued").inc(sockets - direct)
 
     @staticmethod
-    def _resume_from_snapshot(feed: _Feed, outbox: Outbox, kind: str) -> None:
+    def _resume_from_snapshot(feed: CampaignFeed, outbox: Outbox, kind: str | None) -> None:
         # The socket fell behind and lost its backlog: it resumes from the latest snapshot,
         # which contains everything the lost messages said.
         outbox.overflowed = False
@@ -227,3 +228,9 @@ def get_hub() -> CampaignHub:
     if hub is None:
         hub = _hubs[id(loop)] = CampaignHub()
     return hub
+
+
+def reset_hubs() -> None:
+    """Forget every loop's hub (tests: each starts with none; a loop's next get_hub makes a
+    fresh one). Their feeds' reader tasks die with the loops they ran on."""
+    _hubs.clear()

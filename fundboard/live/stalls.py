@@ -19,7 +19,7 @@ import logging
 from . import limits
 from .direct import DirectWriter
 
-__all__ = ["StallSweep", "get_sweep"]
+__all__ = ["StallSweep", "get_sweep", "reset_sweeps"]
 
 log = logging.getLogger("fundboard.live")
 
@@ -70,3 +70,8 @@ def get_sweep() -> StallSweep:
     if sweep is None:
         sweep = _sweeps[id(loop)] = StallSweep()
     return sweep
+
+
+def reset_sweeps() -> None:
+    """Forget every loop's sweep (tests; a loop's next get_sweep makes a fresh one)."""
+    _sweeps.clear()

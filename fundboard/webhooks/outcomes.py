@@ -75,6 +75,7 @@ def _note_endpoint_failure(
         failing_since=now
     )
     since = WebhookEndpoint.objects.values_list("failing_since", flat=True).get(pk=endpoint.pk)
+    since = since or now  # cleared meanwhile (a redelivery succeeded): failing from now on
     if retry_at - since <= policy.disable_after:
         return
     reason = upstream_text(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from channels.db import database_sync_to_async
@@ -63,12 +64,16 @@ async def run_webhook_deliveries(stop: asyncio.Event) -> None:
             if endpoint_id not in running:
                 task = asyncio.create_task(_deliver(endpoint_id))
                 running[endpoint_id] = task
-                task.add_done_callback(lambda _t, eid=endpoint_id: running.pop(eid, None))
+                task.add_done_callback(functools.partial(_forget, running, endpoint_id))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_either(stop, wake), timeout=SCAN_SECONDS)
     off_enqueue(waker)
     for task in list(running.values()):
         task.cancel()
+
+
+def _forget(running: dict[int, asyncio.Task[None]], endpoint_id: int, _done: object) -> None:
+    running.pop(endpoint_id, None)
 
 
 async def _either(*events: asyncio.Event) -> None:
