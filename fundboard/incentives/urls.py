@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import editor, views
 
 app_name = "incentives"
 
@@ -10,8 +10,34 @@ widget_urls = [
     for widget in views.WIDGET_TITLES
 ]
 
+# The editor (editor.py): runs and incentives added, edited, removed; a CSV schedule imported.
+editor_urls = [
+    path("dashboard/<slug:slug>/incentives/runs/new", editor.edit_run, name="run-new"),
+    path(
+        "dashboard/<slug:slug>/incentives/runs/<int:run_id>/edit", editor.edit_run, name="run-edit"
+    ),
+    path(
+        "dashboard/<slug:slug>/incentives/runs/<int:run_id>/remove",
+        editor.remove_run,
+        name="run-remove",
+    ),
+    path("dashboard/<slug:slug>/incentives/runs/import", editor.import_runs, name="runs-import"),
+    path("dashboard/<slug:slug>/incentives/new", editor.edit_incentive, name="incentive-new"),
+    path(
+        "dashboard/<slug:slug>/incentives/<int:incentive_id>/edit",
+        editor.edit_incentive,
+        name="incentive-edit",
+    ),
+    path(
+        "dashboard/<slug:slug>/incentives/<int:incentive_id>/remove",
+        editor.remove_incentive,
+        name="incentive-remove",
+    ),
+]
+
 urlpatterns = [
     *widget_urls,
+    *editor_urls,
     path("dashboard/<slug:slug>/incentives/", views.overview, name="overview"),
     path("dashboard/<slug:slug>/incentives/queue", views.queue, name="queue"),
     path(
