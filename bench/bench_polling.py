@@ -128,9 +128,9 @@ def main() -> None:
     pg_name = setup_django(args.postgres)
     import httpx
 
+    from fundboard.runners.polling import poll_source
     from fundboard.sandbox import actionnetwork, p2p
     from fundboard.sandbox.server import SandboxServer
-    from fundboard.sync.polling import poll_source
 
     try:
         with SandboxServer() as sandbox:

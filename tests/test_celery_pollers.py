@@ -160,7 +160,7 @@ def test_worker_and_beat_bring_a_sandbox_change_to_a_websocket(
 
 
 def test_the_redis_lock_lets_one_poll_of_a_source_run_at_a_time(settings):
-    from fundboard.sync.locks import source_lock
+    from fundboard.runners.locks import source_lock
 
     settings.REDIS_URL = os.environ["FUNDBOARD_TEST_REDIS_URL"]
     settings.REDIS_PREFIX = f"fblocktest{os.getpid()}"

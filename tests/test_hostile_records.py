@@ -19,9 +19,10 @@ from fundboard.providers.cleaning import (
     upstream_text,
 )
 from fundboard.providers.errors import BadRecord, UpstreamUnavailable
+from fundboard.providers.imraising.sse import EventDecoder, LineSplitter, StreamTooLarge
 from fundboard.providers.records import PollResult
-from fundboard.sync.sse import EventDecoder, LineSplitter, StreamTooLarge
-from fundboard.sync.stream import keep_running, load_config, stored_donor_totals
+from fundboard.runners.keep_running import keep_running
+from fundboard.runners.sources import load_config, stored_donor_totals
 
 from .factories import make_campaign, make_source, record
 
@@ -262,7 +263,7 @@ def test_keep_running_logs_and_restarts_a_loop_that_died(caplog):
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    with caplog.at_level(logging.ERROR, logger="fundboard.sync.stream"):
+    with caplog.at_level(logging.ERROR, logger="fundboard.runners"):
         asyncio.run(scenario())
     assert len(calls) == 3
     assert caplog.text.count("reconciliation task died; restarting it") == 2

@@ -13,9 +13,9 @@ from fundboard.providers.errors import (
     BadData,
     BadRecord,
     PermissionDenied,
-    ProviderError,
     UpstreamUnavailable,
 )
+from fundboard.providers.http import HTTPStatusError
 from fundboard.sandbox.imraising import ADVANCED_KEY, LIMITED_KEY
 
 from .support import wait_for
@@ -221,7 +221,8 @@ def test_limited_key_cannot_list_and_429_carries_retry_after(sandbox_server):
     limited = imraising.error_for_response(response)
     assert limited.retry_after == 7
     bad_request = imraising.error_for_response(httpx.Response(400, json={"name": "Invalid"}))
-    assert type(bad_request) is ProviderError
+    # The shared HTTP layer's mapping: any other 4xx is the request refused.
+    assert isinstance(bad_request, HTTPStatusError) and bad_request.status == 400
 
 
 def test_unreachable_upstream_is_unavailable():

@@ -8,9 +8,9 @@ import pytest
 from fundboard.campaigns.models import Source
 from fundboard.ingest.models import Donation
 from fundboard.live.snapshot import build_snapshot
+from fundboard.providers.imraising import DonationAdded, DonationDeleted, EventRejected
 from fundboard.providers.records import RemovalRecord
-from fundboard.sync.stream import (
-    StreamEvent,
+from fundboard.runners.sources import (
     apply_events,
     backfill_start,
     load_config,
@@ -28,13 +28,13 @@ def test_a_burst_keeps_upstream_order_across_adds_deletes_and_rejections():
     apply_events(
         source.pk,
         [
-            StreamEvent("add", record("5.00", uid="a"), "1"),
-            StreamEvent("add", record("7.00", uid="b"), "2"),
-            StreamEvent("delete", RemovalRecord("a"), "3"),
-            StreamEvent("reject", "donation.add: amount is not finite", "4"),
-            StreamEvent("add", record("5.00", uid="a"), ""),  # re-sent after its delete
-            StreamEvent("delete", RemovalRecord("never-seen"), ""),
-            StreamEvent("add", record("1.00", uid="never-seen"), ""),  # its delete came first
+            DonationAdded(record("5.00", uid="a"), "1"),
+            DonationAdded(record("7.00", uid="b"), "2"),
+            DonationDeleted(RemovalRecord("a"), "3"),
+            EventRejected("donation.add: amount is not finite", "4"),
+            DonationAdded(record("5.00", uid="a"), ""),  # re-sent after its delete
+            DonationDeleted(RemovalRecord("never-seen"), ""),
+            DonationAdded(record("1.00", uid="never-seen"), ""),  # its delete came first
         ],
     )
     assert build_snapshot("drive")["total"] == "7.00"
@@ -49,7 +49,7 @@ def test_backfill_starts_a_little_before_the_newest_donation():
     source = make_source(campaign, kind="imraising")
     assert backfill_start(source.pk, 300, campaign.starts_at) == campaign.starts_at
     newest = datetime(2026, 2, 1, 12, tzinfo=UTC)
-    apply_events(source.pk, [StreamEvent("add", record("2.00", when=newest))])
+    apply_events(source.pk, [DonationAdded(record("2.00", when=newest))])
     assert backfill_start(source.pk, 300, None) == newest - timedelta(seconds=300)
 
 
@@ -60,9 +60,9 @@ def test_stored_totals_and_the_not_listed_check_use_the_campaign_window():
     apply_events(
         source.pk,
         [
-            StreamEvent("add", record("4.00", uid="in", when=inside)),
-            StreamEvent("add", record("9.00", uid="old", when=before)),
-            StreamEvent("add", record("3.00", uid="eur", currency="EUR", when=inside)),
+            DonationAdded(record("4.00", uid="in", when=inside)),
+            DonationAdded(record("9.00", uid="old", when=before)),
+            DonationAdded(record("3.00", uid="eur", currency="EUR", when=inside)),
         ],
     )
     config = load_config(source.pk)

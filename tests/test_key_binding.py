@@ -18,9 +18,9 @@ from django.core.management import CommandError, call_command
 
 from fundboard.campaigns.models import Source, UpstreamRefused
 from fundboard.dashboard.roles import ORGANISERS
+from fundboard.runners.polling import poll_source
+from fundboard.runners.sources import load_config
 from fundboard.sandbox import actionnetwork, p2p
-from fundboard.sync.polling import poll_source
-from fundboard.sync.stream import load_config
 
 from .factories import make_campaign, make_source
 

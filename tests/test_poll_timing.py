@@ -18,10 +18,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from fundboard.providers.errors import UpstreamUnavailable
+from fundboard.runners import scheduler
+from fundboard.runners.backoff import plan_retry, poll_cadence
+from fundboard.runners.polling import ScheduleEntry, is_due
 from fundboard.sandbox import actionnetwork
-from fundboard.sync import scheduler
-from fundboard.sync.backoff import plan_after_failure
-from fundboard.sync.polling import ScheduleEntry, is_due
 
 from .factories import make_campaign, make_source
 
@@ -31,7 +31,8 @@ def test_backoff_delays_spread_and_grow_for_a_source_polled_at_the_floor():
     error = UpstreamUnavailable("down")
     means = []
     for failures in range(1, 6):
-        delays = [plan_after_failure(error, failures, 5, 5, rng).delay for _ in range(300)]
+        cadence = poll_cadence(interval=5, floor=5)
+        delays = [plan_retry(error, failures, cadence, rng).delay for _ in range(300)]
         assert min(delays) >= 5  # never under the floor
         # Spread (full jitter), even on the first failure of a source polled at the floor:
         # a draw clamped to the floor made every such source retry at the same moment.

@@ -16,9 +16,9 @@ from fundboard.ingest import signals
 from fundboard.live.broadcast import broadcaster
 from fundboard.live.snapshot import build_snapshot
 from fundboard.providers.errors import AuthError, RateLimited, UpstreamUnavailable
+from fundboard.runners.backoff import REJECTED_KEY_MIN_SECONDS, plan_retry, poll_cadence
+from fundboard.runners.polling import ScheduleEntry, is_due, poll_source
 from fundboard.sandbox import actionnetwork, p2p
-from fundboard.sync.backoff import AUTH_BACKOFF_SECONDS, plan_after_failure
-from fundboard.sync.polling import ScheduleEntry, is_due, poll_source
 
 from .factories import make_campaign, make_source
 from .support import wait_for
@@ -181,7 +181,7 @@ def test_a_failing_source_keeps_its_last_good_numbers_marked_stale(sandbox_serve
 def test_wrong_key_backs_off_long_and_the_key_never_reaches_health(sandbox_server):
     source = _an_source(sandbox_server, api_key="wrong-key-1234")
     outcome = poll_source(source.pk)
-    assert outcome.result == "failed" and outcome.delay >= AUTH_BACKOFF_SECONDS
+    assert outcome.result == "failed" and outcome.delay >= REJECTED_KEY_MIN_SECONDS
     source.refresh_from_db()
     assert source.status == SourceStatus.AUTH_ERROR
     assert "401" in source.last_error and "wrong-key-1234" not in source.last_error
@@ -190,10 +190,11 @@ def test_wrong_key_backs_off_long_and_the_key_never_reaches_health(sandbox_serve
 def test_backoff_is_full_jitter_between_the_floor_and_an_exponential_cap():
     rng = random.Random(3)
     error = UpstreamUnavailable("down")
-    delays = [plan_after_failure(error, 4, 10, 2, rng).delay for _ in range(500)]
+    cadence = poll_cadence(interval=10, floor=2)
+    delays = [plan_retry(error, 4, cadence, rng).delay for _ in range(500)]
     assert 2 <= min(delays) < 20 and 130 < max(delays) <= 160  # cap 2 * 10 * 2**3
-    assert plan_after_failure(AuthError("no"), 1, 10, 2, rng).delay >= AUTH_BACKOFF_SECONDS
-    limited = plan_after_failure(RateLimited("slow", retry_after=7), 1, 1, 0.2, rng)
+    assert plan_retry(AuthError("no"), 1, cadence, rng).delay >= REJECTED_KEY_MIN_SECONDS
+    limited = plan_retry(RateLimited("slow", retry_after=7), 1, poll_cadence(1, 0.2), rng)
     assert limited.delay >= 7 and limited.not_before == 7
 
 

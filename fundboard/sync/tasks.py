@@ -20,8 +20,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 
-from .locks import redis_client, redis_key, source_lock
-from .polling import (
+from fundboard.runners.locks import redis_client, redis_key, source_lock
+from fundboard.runners.polling import (
     PollOutcome,
     ScheduleEntry,
     due_source_ids,

@@ -1,7 +1,7 @@
 """`manage.py runstreams`: the production ImRaising stream process.
 
 Runs `run_stream_sources` on its own event loop. With REDIS_URL set it streams only the
-sources whose Redis lease it holds (`fundboard.sync.lease`), so any number of these processes
+sources whose Redis lease it holds (`fundboard.runners.lease`), so any number of these processes
 can run and each source has exactly one consumer; without Redis (a single-machine setup that
 does not use `serve`'s embedded ingestion) it streams every source. SIGTERM/SIGINT stop it
 cleanly and release its leases.
@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand
 async def run_stream_process(lease_seconds: float | None = None) -> None:
     from fundboard.live.broadcast import broadcaster
     from fundboard.ops.metrics import start_metrics_server
-    from fundboard.sync.lease import DEFAULT_TTL_SECONDS, SourceLeases
-    from fundboard.sync.stream import run_stream_sources
+    from fundboard.runners.lease import SourceLeases
+    from fundboard.runners.supervisor import run_stream_sources
 
     loop = asyncio.get_running_loop()
     # Ingest's after-commit signals reach the channel layer through this loop.
@@ -29,8 +29,8 @@ async def run_stream_process(lease_seconds: float | None = None) -> None:
     start_metrics_server()
     leases = None
     if settings.REDIS_URL:
-        ttl = lease_seconds or DEFAULT_TTL_SECONDS
-        leases = SourceLeases(settings.REDIS_URL, settings.REDIS_PREFIX, ttl=ttl)
+        # Without --lease-seconds: FUNDBOARD["STREAM_LEASE_SECONDS"], read now.
+        leases = SourceLeases(settings.REDIS_URL, settings.REDIS_PREFIX, ttl=lease_seconds)
     await run_stream_sources(stop, leases=leases)
     await asyncio.sleep(0.2)  # let the last broadcasts leave
 

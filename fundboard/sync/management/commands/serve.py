@@ -55,7 +55,7 @@ class Command(BaseCommand):
 
 
 def _start_ingest(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> asyncio.Task:
-    from fundboard.sync.embedded import run_embedded_ingest
+    from fundboard.runners.embedded import run_embedded_ingest
 
     task = loop.create_task(run_embedded_ingest(stop))
     task.add_done_callback(_report_crash)

@@ -12,15 +12,16 @@ import asyncio
 import logging
 
 from fundboard.fx.tasks import run_rates_feed
+from fundboard.incentives.tasks import run_incentive_clock
 from fundboard.live.broadcast import broadcaster
 from fundboard.webhooks.runner import run_webhook_deliveries
 
 from .scheduler import run_poll_scheduler
-from .stream import run_stream_sources
+from .supervisor import run_stream_sources
 
 __all__ = ["run_embedded_ingest"]
 
-log = logging.getLogger("fundboard.sync")
+log = logging.getLogger("fundboard.runners")
 
 
 async def run_embedded_ingest(stop: asyncio.Event) -> None:
@@ -31,4 +32,5 @@ async def run_embedded_ingest(stop: asyncio.Event) -> None:
         run_poll_scheduler(stop),
         run_webhook_deliveries(stop),
         run_rates_feed(stop),  # the optional exchange-rates feed (fundboard.fx.feed)
+        run_incentive_clock(stop),  # incentives' open and close times (fundboard.incentives)
     )

@@ -1,5 +1,7 @@
 """Reading a Server-Sent Events body with bounds: a liveness deadline, and line/event sizes.
 
+(Used by `listen.py`; callers outside this package see typed events, never these.)
+
 httpx's read timeout restarts on every byte, so a stream that trickles a byte now and then
 (a stuck proxy, a hostile host) is never noticed as dead: its events wait for the next
 reconciliation. `read_events` instead requires a complete, non-empty line (an event's field
@@ -20,16 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
-from httpx_sse import SSEError
 
 __all__ = [
     "Event",
     "StreamStalled",
     "StreamTooLarge",
+    "NotAnEventStream",
     "LineSplitter",
     "EventDecoder",
     "read_events",
@@ -49,6 +52,10 @@ class StreamStalled(Exception):
 
 class StreamTooLarge(Exception):
     """A line longer than the bound: not an event stream we can read."""
+
+
+class NotAnEventStream(Exception):
+    """The reply is not `text/event-stream`."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ class EventDecoder:
 def check_content_type(response: httpx.Response) -> None:
     content_type = response.headers.get("content-type", "").partition(";")[0]
     if "text/event-stream" not in content_type:
-        raise SSEError(f"expected text/event-stream, got {content_type[:40]!r}")
+        raise NotAnEventStream(f"expected text/event-stream, got {content_type[:40]!r}")
 
 
 async def read_events(
@@ -162,7 +169,7 @@ async def read_events(
     *,
     max_line: int = MAX_LINE,
     max_data: int = MAX_DATA,
-    on_line=None,
+    on_line: Callable[[], None] | None = None,
 ) -> AsyncIterator[Event]:
     """The events of an open SSE response; `StreamStalled` when no complete, non-empty line
     came for `read_timeout` seconds (bytes alone do not count). `on_line()`, if given, is
@@ -191,4 +198,5 @@ async def read_events(
                 if event is not None:
                     yield event
     finally:
-        await chunks.aclose()
+        # httpx's aiter_text is an async generator: closing it ends the body's iteration.
+        await cast(AsyncGenerator[str, None], chunks).aclose()

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
 from fundboard.campaigns.models import Source, SourceKind
@@ -27,7 +26,8 @@ from fundboard.providers.actionnetwork import ActionNetworkClient
 from fundboard.providers.errors import ProviderError
 from fundboard.providers.p2p import P2PClient
 
-from .backoff import plan_after_failure
+from .backoff import plan_retry, poll_cadence
+from .tuning import seconds
 
 __all__ = [
     "POLLED_KINDS",
@@ -41,9 +41,12 @@ __all__ = [
     "polled_sources",
 ]
 
-log = logging.getLogger("fundboard.sync")
+log = logging.getLogger("fundboard.runners")
 
-CLIENTS = {SourceKind.ACTIONNETWORK: ActionNetworkClient, SourceKind.P2P: P2PClient}
+CLIENTS: dict[SourceKind, type[ActionNetworkClient | P2PClient]] = {
+    SourceKind.ACTIONNETWORK: ActionNetworkClient,
+    SourceKind.P2P: P2PClient,
+}
 POLLED_KINDS = tuple(CLIENTS)
 
 
@@ -57,14 +60,15 @@ class PollOutcome:
     kind: str = ""  # the platform, for the poll-latency metric
 
 
-def client_for(source: Source):
-    return CLIENTS[source.kind](
+def client_for(source: Source) -> ActionNetworkClient | P2PClient:
+    client_class = CLIENTS[SourceKind(source.kind)]
+    return client_class(
         source.effective_base_url, source.api_key, source.provider_ids or {}, source.options or {}
     )
 
 
 def _floor() -> float:
-    return float(settings.FUNDBOARD["POLL_FLOOR_SECONDS"])
+    return seconds("POLL_FLOOR_SECONDS")
 
 
 def poll_source(source_id: int) -> PollOutcome:
@@ -98,7 +102,8 @@ def _poll(source_id: int) -> PollOutcome:
 
 
 def _failed(source: Source, error: BaseException, interval: float) -> PollOutcome:
-    plan = plan_after_failure(error, source.consecutive_failures + 1, interval, _floor())
+    cadence = poll_cadence(interval, _floor())
+    plan = plan_retry(error, source.consecutive_failures + 1, cadence)
     next_poll_at = timezone.now() + timedelta(seconds=plan.delay)
     record_failure(source.pk, error, next_poll_at=next_poll_at)
     message = redact(str(error), source.api_key)[:200]
@@ -130,7 +135,7 @@ class ScheduleEntry:
         exponentially and with jitter, so sources that crashed together do not retry
         together. Returns the wait."""
         self.crashes += 1
-        delay = plan_after_failure(error, int(self.crashes), floor, floor).delay
+        delay = plan_retry(error, int(self.crashes), poll_cadence(floor, floor)).delay
         self.next_at = now + delay
         return delay
 

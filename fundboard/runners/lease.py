@@ -1,38 +1,34 @@
 """Redis leases: exactly one live stream consumer per ImRaising source, across processes.
 
 Every `runstreams` process tries to take each source's lease (`SET key owner NX PX ttl`);
-the holder renews it about every second with a compare-and-renew script (it only extends a
-lease that is still its own) and releases it with compare-and-delete on exit. When a holder
-dies, its lease expires after `ttl` and another process takes the source over within
-seconds. If Redis cannot be reached the holder counts its leases as lost and stops its
-streams: better a few seconds without a consumer than two that cannot see each other.
-Idempotent ingest makes a brief overlap harmless either way.
+the holder renews it every third of the TTL, on a timer of its own (`keep_renewed`: never
+behind the supervisor's database scan, which may be slow), with a compare-and-renew script
+(it only extends a lease that is still its own) and releases it with compare-and-delete on
+exit. When a holder dies, its lease expires after `ttl` and another process takes the
+source over within seconds. If Redis cannot be reached the holder counts its leases as
+lost and stops its streams: better a few seconds without a consumer than two that cannot
+see each other. Idempotent ingest makes a brief overlap harmless either way.
 
 Keys are `<REDIS_PREFIX>:imraising-stream-lease:<source id>`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 
-from django.conf import settings
 from redis import asyncio as redis
 from redis.exceptions import RedisError
 
+from .tuning import seconds
+
 __all__ = ["SourceLeases"]
 
-log = logging.getLogger("fundboard.sync.lease")
-
-
-def __getattr__(name: str):
-    # DEFAULT_TTL_SECONDS (runstreams imports it) is read from settings when asked for, not
-    # frozen at import time.
-    if name == "DEFAULT_TTL_SECONDS":
-        return settings.FUNDBOARD["STREAM_LEASE_SECONDS"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+log = logging.getLogger("fundboard.runners.lease")
 
 
 # Extend the lease only if it is still ours (it may have expired and been taken over).
@@ -55,7 +51,8 @@ class SourceLeases:
     """The leases this process holds, one per source it streams."""
 
     def __init__(self, redis_url: str, prefix: str, *, ttl: float | None = None):
-        ttl = ttl or settings.FUNDBOARD["STREAM_LEASE_SECONDS"]
+        ttl = ttl or seconds("STREAM_LEASE_SECONDS")
+        self.renew_every = ttl / 3  # two renewals may fail before the lease expires
         self.redis = redis.from_url(redis_url, socket_timeout=max(ttl / 3, 1.0))
         self.prefix = prefix
         self.ttl_ms = int(ttl * 1000)
@@ -99,6 +96,16 @@ class SourceLeases:
                 self.held.discard(source_id)
                 log.warning("lease lost source=%s owner=%s", source_id, self.owner)
         return lost
+
+    async def keep_renewed(self, on_lost: Callable[[list[int]], None]) -> None:
+        """Renew every held lease every `renew_every` seconds until cancelled, telling
+        `on_lost` which were lost. Its own timer: nothing else the process waits for (a slow
+        database, a busy supervisor) can delay a renewal past the lease's time to live."""
+        while True:
+            await asyncio.sleep(self.renew_every)
+            lost = await self.renew_all()
+            if lost:
+                on_lost(lost)
 
     async def release(self, source_id: int) -> None:
         self.held.discard(source_id)

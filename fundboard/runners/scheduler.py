@@ -1,7 +1,7 @@
 """The in-process poll scheduler of embedded mode (`manage.py serve` without REDIS_URL).
 
-It runs the same `poll_source` as the Celery task, in threads (`asyncio.to_thread`) so the
-web server's loop never blocks, for every enabled Action Network and P2P source. It rescans
+It runs the same `poll_source` as the Celery task, in worker threads (`orm.db`) so the web
+server's loop never blocks, for every enabled Action Network and P2P source. It rescans
 the database every second, so sources added, disabled or given a staff "poll now" request
 (`Source.poll_requested_at`) are picked up without a restart. The schedule lives in memory;
 the database's `next_poll_at` is written only while a source fails.
@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 
-from django.db import close_old_connections
-
 from .locks import source_lock
+from .orm import db
 from .polling import PollOutcome, ScheduleEntry, _floor, due_source_ids, poll_source
 
 __all__ = ["run_poll_scheduler", "poll_source_exclusively", "SCAN_SECONDS"]
 
-log = logging.getLogger("fundboard.sync")
+log = logging.getLogger("fundboard.runners.scheduler")
 
 SCAN_SECONDS = 1.0
-
-
-def _in_thread(function, *args):
-    """Run ORM work in a worker thread with Django's connection housekeeping around it."""
-    close_old_connections()
-    try:
-        return function(*args)
-    finally:
-        close_old_connections()
 
 
 def poll_source_exclusively(source_id: int) -> PollOutcome | None:
@@ -46,7 +37,7 @@ def poll_source_exclusively(source_id: int) -> PollOutcome | None:
 async def _poll(source_id: int, entry: ScheduleEntry) -> None:
     entry.started(time.time())
     try:
-        outcome = await asyncio.to_thread(_in_thread, poll_source_exclusively, source_id)
+        outcome = await db(poll_source_exclusively, source_id)
     except Exception as error:  # the scheduler outlives any one poll
         delay = entry.crashed(error, time.time(), _floor())
         log.exception("poll failed to run source=%s retry_in=%.1fs", source_id, delay)
@@ -58,13 +49,17 @@ async def _poll(source_id: int, entry: ScheduleEntry) -> None:
     log.debug("polled source=%s result=%s next_in=%.1fs", source_id, outcome.result, outcome.delay)
 
 
+def _forget(running: dict[int, asyncio.Task[None]], source_id: int, _task: object) -> None:
+    running.pop(source_id, None)
+
+
 async def run_poll_scheduler(stop: asyncio.Event) -> None:
     schedule: dict[int, ScheduleEntry] = {}
-    running: dict[int, asyncio.Task] = {}
+    running: dict[int, asyncio.Task[None]] = {}
     log.info("poll scheduler started")
     while not stop.is_set():
         try:
-            due = await asyncio.to_thread(_in_thread, due_source_ids, schedule)
+            due = await db(due_source_ids, schedule)
         except Exception:
             log.exception("poll scheduler could not read the sources")
             due = []
@@ -72,7 +67,7 @@ async def run_poll_scheduler(stop: asyncio.Event) -> None:
             if source_id not in running:
                 task = asyncio.create_task(_poll(source_id, schedule[source_id]))
                 running[source_id] = task
-                task.add_done_callback(lambda _t, sid=source_id: running.pop(sid, None))
+                task.add_done_callback(functools.partial(_forget, running, source_id))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=SCAN_SECONDS)
     for task in list(running.values()):
