@@ -305,6 +305,11 @@ FUNDBOARD: dict[str, Any] = {
     "MASS_REMOVAL_THRESHOLD": int(os.environ.get("FUNDBOARD_MASS_REMOVAL_THRESHOLD", "5")),
     # The hub writes ready-made frames straight to idle sockets (fundboard/live/direct.py).
     "DIRECT_FRAMES": env_bool("FUNDBOARD_DIRECT_FRAMES", True),
+    # /metrics behind a bearer token when set; a metrics port of its own for the stream
+    # runners and Celery workers (fundboard/ops/metrics.py).
+    "METRICS_TOKEN": os.environ.get("FUNDBOARD_METRICS_TOKEN", ""),
+    "METRICS_PORT": int(os.environ.get("FUNDBOARD_METRICS_PORT") or 0),
+    "METRICS_ADDR": os.environ.get("FUNDBOARD_METRICS_ADDR", "127.0.0.1"),
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -60,15 +61,16 @@ def start_metrics_server() -> None:
     (before the worker starts), every process writes its counters there and the parent, which
     calls this, serves them all together.
     """
-    port = os.environ.get("FUNDBOARD_METRICS_PORT")
+    port = settings.FUNDBOARD["METRICS_PORT"]
     if not port:
         return
     registry = None
+    # prometheus_client's own variable (it reads it itself), so not one of our settings.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    address = os.environ.get("FUNDBOARD_METRICS_ADDR", "127.0.0.1")
+    address = settings.FUNDBOARD["METRICS_ADDR"]
     if registry is None:
-        start_http_server(int(port), addr=address)
+        start_http_server(port, addr=address)
     else:
-        start_http_server(int(port), addr=address, registry=registry)
+        start_http_server(port, addr=address, registry=registry)

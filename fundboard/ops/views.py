@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -72,7 +71,7 @@ def readyz(request) -> JsonResponse:
 
 def metrics(request) -> HttpResponse:
     """Prometheus text format; behind a bearer token when FUNDBOARD_METRICS_TOKEN is set."""
-    token = os.environ.get("FUNDBOARD_METRICS_TOKEN", "")
+    token = settings.FUNDBOARD["METRICS_TOKEN"]
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if token and not hmac.compare_digest(token, given):
         return HttpResponse(status=401)
