@@ -126,7 +126,9 @@ class IncentiveForm(forms.ModelForm):
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.campaign = campaign
-        self.fields["run"].queryset = Run.objects.filter(campaign=campaign)
+        run_field = self.fields["run"]
+        assert isinstance(run_field, forms.ModelChoiceField)  # a ForeignKey's form field
+        run_field.queryset = Run.objects.filter(campaign=campaign)
         self.fields["options_text"].initial = _lines_of(self.instance)
 
     def clean_key(self) -> str:
@@ -137,7 +139,7 @@ class IncentiveForm(forms.ModelForm):
         return key
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         kind, goal = data.get("kind"), data.get("goal")
         if kind == IncentiveKind.GOAL and goal is None:
             self.add_error("goal", "A goal incentive needs a goal.")
