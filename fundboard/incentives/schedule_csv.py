@@ -23,6 +23,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -38,7 +39,7 @@ COLUMNS = ("title", "start", "estimate", "incentives")
 MAX_BYTES = 256 * 1024  # a 500-run marathon is ~30 KB
 MAX_ROWS = 1000
 MAX_ESTIMATE = timedelta(hours=48)
-TITLE_LENGTH = Run._meta.get_field("title").max_length
+TITLE_LENGTH = cast(int, Run._meta.get_field("title").max_length)  # a CharField: never None
 
 
 class ScheduleCSVError(ValueError):
@@ -129,7 +130,9 @@ def parse_schedule_csv(data: bytes | str, known_keys: set[str]) -> list[Schedule
     reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
     try:
         header = _header(reader)
-        rows, reasons, seen = [], [], set()
+        rows: list[ScheduleRow] = []
+        reasons: list[str] = []
+        seen: set[str] = set()
         for values in reader:
             line = reader.line_num
             if not any(v.strip() for v in values):

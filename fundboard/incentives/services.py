@@ -182,10 +182,10 @@ def allocate_donations(campaign: Campaign, donations: Sequence[Donation]) -> int
     # Open or closed: read now, in this transaction, never from the cache.
     now = timezone.now()
     states = {
-        pk: incentive_state(run_id is not None, *times, now)
-        for pk, run_id, *times in Incentive.objects.filter(campaign=campaign).values_list(
-            *STATE_FIELDS
-        )
+        pk: incentive_state(run_id is not None, started, ended, opens, closes, now)
+        for pk, run_id, started, ended, opens, closes in Incentive.objects.filter(
+            campaign=campaign
+        ).values_list(*STATE_FIELDS)
     }
     allocations, reviews = [], []
     for donation, reading in readings:
@@ -213,7 +213,7 @@ def release_donations(campaign: Campaign, donations: Sequence[Donation]) -> int:
     ids = [d.pk for d in donations]
     if not ids:
         return 0
-    held = {}
+    held: dict[int, list[Allocation]] = {}
     for allocation in Allocation.objects.filter(donation_id__in=ids):
         held.setdefault(allocation.donation_id, []).append(allocation)
     Review.objects.filter(donation_id__in=ids, state=ReviewState.PENDING).update(

@@ -69,7 +69,9 @@ def _bidwar(incentive: Incentive, totals: dict, state: str) -> tuple[Decimal, li
 
 def _stretch(incentive: Incentive, total: Decimal) -> tuple[list, list]:
     """Stages unlock in order: each one's bar fills from the previous stage's goal to its own."""
-    stages, winners, floor = [], [], ZERO
+    stages: list[dict[str, object]] = []
+    winners: list[int] = []
+    floor = ZERO
     for position, stage in enumerate(incentive.options.all(), start=1):
         goal = stage.goal or floor
         reached = total >= goal and len(winners) == position - 1
