@@ -92,7 +92,11 @@ def _collection_page(body: object) -> tuple[list[object], int, str | None]:
     """One collection page: its embedded pages, `total_pages`, and the `next` link."""
     if not isinstance(body, dict):
         raise BadData("Action Network pages: the reply is not a HAL object")
-    embedded = _object(body.get("_embedded")).get(EMBEDDED_KEY, [])
+    embedded_members = body.get("_embedded") or {}
+    if not isinstance(embedded_members, dict):
+        # Not "no pages": a reply we cannot read fails the poll, the last numbers stay.
+        raise BadData("Action Network pages: _embedded is not an object")
+    embedded = embedded_members.get(EMBEDDED_KEY, [])
     if not isinstance(embedded, list):
         raise BadData(f"Action Network pages: _embedded.{EMBEDDED_KEY} is not a list")
     try:
@@ -104,5 +108,5 @@ def _collection_page(body: object) -> tuple[list[object], int, str | None]:
 
 
 def _object(value: object) -> dict[str, Any]:
-    # A HAL member that should be an object; anything else (a list, a string) reads as empty.
+    # A link member that should be an object; anything else reads as no link.
     return value if isinstance(value, dict) else {}
