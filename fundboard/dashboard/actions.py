@@ -72,7 +72,7 @@ def moderate_donation(user, donation: Donation, action: str) -> bool:
         if action == ActionKind.APPROVE:
             changed = bool(moderation.approve_donations(donation.campaign_id, [donation.pk]))
         else:
-            changed = MODERATION_ACTIONS[action](donation.pk) is not None
+            changed = MODERATION_ACTIONS[ActionKind(action)](donation.pk) is not None
         if changed:
             record_action(
                 user, donation.campaign_id, action, donation=donation, detail=_describe(donation)

@@ -65,7 +65,9 @@ def send_alert_control(user, campaign_id: int, action: str, donation_id=None) ->
     if not (user and user.is_active and user.is_staff and user.has_perm(PERMISSION)):
         return False
     campaign = Campaign.objects.filter(pk=campaign_id).first()
-    data = control_message(campaign, action, donation_id) if campaign else None
+    if campaign is None:
+        return False
+    data = control_message(campaign, action, donation_id)
     if data is None:
         return False
     broadcaster.alert_control(campaign.pk, data)

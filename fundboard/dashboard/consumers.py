@@ -57,4 +57,5 @@ class DashboardConsumer(HubConsumer):
             self.scope.get("user"), self.campaign_id, action, request.get("donation")
         )
         reply = {"type": "alert_control_result", "data": {"action": action, "ok": ok}}
-        self.outbox.put(json.dumps(reply, separators=(",", ":")))
+        if self.outbox is not None:  # None once the feed stopped: the reply has nowhere to go
+            self.outbox.put(json.dumps(reply, separators=(",", ":")))

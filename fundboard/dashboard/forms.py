@@ -221,7 +221,8 @@ class CampaignSettingsForm(forms.Form):
         return "\n".join(origins)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", "The end must be after the start.")

@@ -229,7 +229,7 @@ def _bool(value: str | None, default: bool) -> bool:
 
 
 def _choice(value: str | None, allowed, default: str) -> str:
-    return value if value in allowed else default
+    return value if value is not None and value in allowed else default
 
 
 def _amount(value: str | None) -> str:

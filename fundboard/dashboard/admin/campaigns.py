@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import BaseModelAdmin
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
@@ -60,7 +61,8 @@ class SourceAdminForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self._moves_key_elsewhere(cleaned):
             self.add_error("new_api_key", REENTER_KEY)
         return cleaned
@@ -110,7 +112,7 @@ def api_key_status(source: Source) -> str:
     return "set (hidden)"
 
 
-class HttpsUrlsMixin:
+class HttpsUrlsMixin(BaseModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):
             kwargs.setdefault("assume_scheme", "https")

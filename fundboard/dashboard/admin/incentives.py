@@ -19,7 +19,7 @@ class OptionInline(admin.TabularInline):
     fields = ["title", "tags", "goal", "order", "write_in"]
 
 
-class AnnouncesChanges:
+class AnnouncesChanges(admin.ModelAdmin):
     """After a save (inside the admin's transaction): a new campaign version for viewers."""
 
     def save_related(self, request, form, formsets, change):

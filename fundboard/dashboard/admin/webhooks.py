@@ -45,7 +45,8 @@ class WebhookEndpointForm(forms.ModelForm):
         widgets = {"url": forms.URLInput(attrs={"size": 80})}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.instance.secret and not cleaned.get("new_secret"):
             self.add_error("new_secret", "Set a secret: every request is signed with it.")
         return cleaned
