@@ -13,6 +13,31 @@ from fundboard.sandbox.server import SandboxServer
 from .support import FundboardServer, postgres_url, redis_url
 
 
+def pytest_configure(config):
+    isolate_xdist_worker_redis()
+
+
+def isolate_xdist_worker_redis():
+    """Under pytest-xdist, each worker gets Redis keys, channels and queues of its own.
+
+    Settings read FUNDBOARD_REDIS_PREFIX once, before this runs, so the worker id is added
+    to the settings derived from it and to the environment that subprocesses inherit: two
+    workers' tests on the same campaign slug must never hear each other on the channel layer.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from django.conf import settings
+
+    prefix = f"{settings.REDIS_PREFIX}-{worker}"
+    settings.REDIS_PREFIX = prefix
+    settings.CELERY_TASK_DEFAULT_QUEUE = f"{prefix}.polls"
+    for layer in settings.CHANNEL_LAYERS.values():
+        if "prefix" in layer.get("CONFIG", {}):
+            layer["CONFIG"]["prefix"] = prefix
+    os.environ["FUNDBOARD_REDIS_PREFIX"] = prefix
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings():
     """A test database of this run's own, so runs sharing one PostgreSQL never collide.
