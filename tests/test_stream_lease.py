@@ -6,20 +6,26 @@ backfill fills the gap, so the final total (seen by a websocket client of a sepa
 process, through the channels_redis layer) is exact.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import httpx
 import pytest
 import redis
 
+from fundboard.runners import supervisor
+from fundboard.runners.lease import SourceLeases
+from fundboard.runners.stream import StreamRunner
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
+from .factories import make_campaign, make_source
 from .support import REPO, redis_url, wait_for
-from .test_stream_runner import campaign_toml, control, listens, sandbox_state
+from .test_stream_end_to_end import campaign_toml, control, listens, sandbox_state
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +122,72 @@ def test_runstreams_releases_its_lease_on_sigterm(fundboard_server, sandbox_serv
         if process.poll() is None:
             process.kill()
     assert os.path.exists(server.tmp / "runstreams-solo.log")
+
+
+# --- lease renewal has its own timer (in one process, real Redis) ---------------------------
+
+
+class IdleRunner(StreamRunner):
+    """Holds its source without connecting: the lease, not the stream, is under test."""
+
+    cancelled = False
+
+    async def run(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            IdleRunner.cancelled = True
+            raise
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_slower_than_the_lease_does_not_cost_it(monkeypatch):
+    """Renewal used to wait behind the supervisor's database scan: a scan longer than the
+    lease's time to live let it expire, and another process took the stream over."""
+    ttl = 2.0  # long enough for a loaded 2-core machine's scheduling hiccups
+    source = make_source(make_campaign("live"), kind="imraising", api_key=ADVANCED_KEY)
+    real_scan = supervisor.enabled_stream_sources
+    scans = []
+
+    def slow_scan():
+        scans.append(time.monotonic())
+        if len(scans) > 1:
+            time.sleep(3 * ttl)  # the database takes three lease lifetimes to answer
+        return real_scan()
+
+    monkeypatch.setattr(supervisor, "enabled_stream_sources", slow_scan)
+    IdleRunner.cancelled = False
+    prefix = f"fbtest{uuid.uuid4().hex[:8]}"
+    key = f"{prefix}:imraising-stream-lease:{source.pk}"
+    client = redis.Redis.from_url(redis_url(), decode_responses=True)
+
+    async def scenario():
+        leases = SourceLeases(redis_url(), prefix, ttl=ttl)
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            supervisor.run_stream_sources(
+                stop, leases=leases, scan_seconds=0.05, new_runner=IdleRunner
+            )
+        )
+        try:
+            while len(scans) < 2:  # the first scan took the lease; the slow one has begun
+                await asyncio.sleep(0.01)
+            for _ in range(3):  # across one and a half lease lifetimes of the slow scan
+                await asyncio.sleep(ttl / 2)
+                assert client.get(key) == leases.owner, "the lease expired behind the scan"
+            assert not IdleRunner.cancelled
+            # Taken over by another process: the runner stops at once, not after the scan.
+            client.set(key, "another-process")
+            await asyncio.sleep(ttl / 3 + 0.3)
+            assert IdleRunner.cancelled and len(scans) == 2
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        return leases
+
+    try:
+        asyncio.run(scenario())
+        assert client.get(key) == "another-process"  # not released: it was not ours any more
+    finally:
+        client.delete(key)
+        client.close()
