@@ -1,5 +1,7 @@
 """The incentives and schedule widgets and the staff pages (queue, schedule control)."""
 
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -31,26 +33,84 @@ def moderator(client):
     return user
 
 
-def test_the_incentives_widget_draws_totals_standings_and_takes_theme_options(client, campaign):
+def _config(html: str) -> dict:
+    match = re.search(r'<script id="fb-config" type="application/json">(.*?)</script>', html)
+    assert match, "#fb-config missing"
+    return json.loads(match.group(1))
+
+
+def test_the_incentives_widget_is_number_free_cacheable_and_takes_theme_options(client, campaign):
     source = make_source(campaign, kind="imraising")
     ingest_donations(source.pk, [record("25.00", message="#zelda"), record("40", message="#bf")])
     response = client.get("/c/gdq/incentives?overlay=1&text=%23ffffff")
     assert response.status_code == 200
     html = response.content.decode()
     assert "fb-overlay" in html and "--fb-text:#ffffff" in html
-    assert "Name the hero" in html and "$25.00" in html and "$40.00" in html
-    assert "fundboard/incentives.js" in html
+    assert '<html lang="en" class="fb-overlay" data-pending>' in html  # the skeleton
+    assert "fundboard/incentives.js" in html and "fb-snapshot" not in html
+    # No numbers and no titles: incentives.js draws them from the JSON snapshot.
+    assert "25.00" not in html and "Name the hero" not in html
+    assert _config(html)["slug"] == "gdq" and _config(html)["currency"] == "USD"
     assert "script-src 'self'" in response["Content-Security-Policy"]
-    assert "<bdi>Mario blind</bdi>" not in html  # upcoming (its run has not started)
+    assert response["Cache-Control"].startswith("public, max-age=60")
+    # The same page after more donations (until the campaign's settings change).
+    ingest_donations(source.pk, [record("5.00", message="#link")])
+    assert client.get("/c/gdq/incentives?overlay=1&text=%23ffffff").content.decode() == html
 
 
-def test_the_schedule_widget_shows_now_and_next(client, campaign):
+def test_the_schedule_widget_draws_now_and_next_from_the_snapshot(client, campaign):
     from fundboard.incentives.schedule import start_run
 
     start_run(Run.objects.get(title="Zelda any%").pk)
     html = client.get("/c/gdq/schedule").content.decode()
-    assert 'id="schedule-now">Zelda any%' in html
-    assert 'id="schedule-next">Mario 120 star' in html
+    assert '<bdi id="schedule-now"></bdi>' in html and "Zelda any%" not in html
+    schedule = client.get("/api/v1/campaigns/gdq").json()["schedule"]
+    assert (schedule["current"]["title"], schedule["next"]["title"]) == (
+        "Zelda any%",
+        "Mario 120 star",
+    )
+
+
+@pytest.mark.parametrize(
+    ("widget", "spanish"),
+    [
+        ("incentives", 'aria-label="Incentivos"'),
+        ("schedule", '<span class="fb-label">Ahora</span>'),
+    ],
+)
+def test_lang_es_gives_the_marathon_widgets_in_spanish(client, campaign, widget, spanish):
+    response = client.get(f"/c/gdq/{widget}?lang=es")
+    html = response.content.decode()
+    assert '<html lang="es"' in html and response["Content-Language"] == "es"
+    assert spanish in html
+    assert _config(html)["words"] == {
+        "incentives": "Incentivos",
+        "schedule": "Programa",
+        "closed": "cerrado",
+        "no_incentives": "No hay incentivos abiertos.",
+        "now": "Ahora",
+        "next": "A continuación",
+    }
+    english = _config(client.get(f"/c/gdq/{widget}").content.decode())["words"]
+    assert english["next"] == "Next" and english["closed"] == "closed"
+
+
+def test_the_alert_words_carry_the_incentive_line_translated(client, campaign):
+    words = _config(client.get("/c/gdq/alerts?lang=de").content.decode())["words"]
+    assert words["alert_incentive"] == "für {incentive}"
+
+
+def test_every_marathon_word_is_translated_in_every_language():
+    from django.utils import translation
+
+    from fundboard.incentives.widget_pages import incentive_words
+
+    with translation.override("en"):
+        english = incentive_words()
+    for lang in ("es", "fr", "de", "pt-br"):
+        with translation.override(lang):
+            words = incentive_words()
+        assert not {key for key in english if words[key] == english[key]}, lang
 
 
 def test_staff_pages_need_a_login(client, campaign):

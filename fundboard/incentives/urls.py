@@ -1,13 +1,18 @@
 from django.urls import path
 
-from . import editor, views
+from . import editor, views, widget_pages
 
 app_name = "incentives"
 
 # Widgets under /c/<slug>/, staff pages under /dashboard/<slug>/ (fundboard/urls.py).
 widget_urls = [
-    path(f"c/<slug:slug>/{widget}", views.widget_page, {"widget": widget}, name=f"widget-{widget}")
-    for widget in views.WIDGET_TITLES
+    path(
+        f"c/<slug:slug>/{widget}",
+        widget_pages.widget_page,
+        {"widget": widget},
+        name=f"widget-{widget}",
+    )
+    for widget in widget_pages.WIDGETS
 ]
 
 # The editor (editor.py): runs and incentives added, edited, removed; a CSV schedule imported.

@@ -1,11 +1,10 @@
-"""Public widgets (/c/<slug>/incentives, /c/<slug>/schedule) and the staff pages.
+"""The staff pages of marathon mode (the public widgets are in widget_pages.py, the editor
+of runs and incentives in editor.py).
 
-Widgets take the same URL options as the others (fundboard.widgets.theme.parse_options) and
-the same framing headers; they render from the snapshot at first paint and then follow the
-campaign socket in static/fundboard/incentives.js. Staff pages sit under /dashboard/ with the
-dashboard's login and permissions: viewing needs dashboard.view_dashboard, acting on the
-queue and the schedule dashboard.moderate_donations. They carry no inline script or style
-(the staff CSP); the queue's keyboard flow is static/incentives/queue.js.
+Staff pages sit under /dashboard/ with the dashboard's login and permissions: viewing needs
+dashboard.view_dashboard, acting on the queue and the schedule dashboard.moderate_donations.
+They carry no inline script or style (the staff CSP); the queue's keyboard flow is
+static/incentives/queue.js.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from fundboard.campaigns.models import Campaign
@@ -27,75 +25,13 @@ from fundboard.dashboard.access import staff_permission_required
 from fundboard.ingest.models import Donation
 from fundboard.ingest.services import commit_change
 from fundboard.live.snapshot import build_snapshot, money
-from fundboard.widgets.framing import widget_csp
-from fundboard.widgets.money import format_money
-from fundboard.widgets.theme import parse_options
 
 from .models import Allocation, AllocationAudit, Incentive, IncentiveKind, Option, Review, Run
 from .schedule import hourly_totals, run_totals, start_run, stop_run
 from .services import AllocationError, Part, confirm_allocations, set_allocations
 
-WIDGET_TITLES = {"incentives": "Incentives", "schedule": "Schedule"}
 MODERATE = "dashboard.moderate_donations"
 QUEUE_PAGE = 30
-
-
-def _percent(total: str, goal: str | None) -> int:
-    try:
-        return min(100, int(Decimal(total) / Decimal(goal) * 100)) if goal else 0
-    except (InvalidOperation, ZeroDivisionError):
-        return 0
-
-
-def _drawn_incentives(snapshot: dict, money) -> list[dict]:
-    """The snapshot's incentives with display strings for the first paint."""
-    drawn = []
-    for item in snapshot.get("incentives", []):
-        if item["state"] == "upcoming":
-            continue
-        options = [
-            {**o, "text": money(o["total"]), "percent": _percent(o["total"], o.get("goal"))}
-            for o in item["options"]
-        ]
-        drawn.append(
-            {
-                **item,
-                "options": options,
-                "total_text": money(item["total"]),
-                "goal_text": money(item["goal"]) if item["goal"] else "",
-                "percent": _percent(item["total"], item["goal"]),
-            }
-        )
-    return drawn
-
-
-@xframe_options_exempt
-@require_GET
-def widget_page(request, slug: str, widget: str):
-    campaign = get_object_or_404(Campaign, slug=slug)
-    options = parse_options(request.GET)
-    snapshot = build_snapshot(campaign)
-
-    def money(value) -> str:
-        return format_money(
-            value, snapshot["currency"], decimals=options.decimals, display=options.currency_display
-        )
-
-    context = {
-        "campaign": campaign,
-        "widget": widget,
-        "widget_title": WIDGET_TITLES[widget],
-        "options": options,
-        "css_variables": options.css_variables(),
-        "snapshot": snapshot,
-        "incentives": _drawn_incentives(snapshot, money),
-        "schedule": snapshot.get("schedule"),
-        "config": {**options.client_config(), "widget": widget, "slug": campaign.slug},
-    }
-    response = render(request, f"widgets/{widget}.html", context)
-    response["Content-Security-Policy"] = widget_csp(campaign, request.get_host())
-    response["Cache-Control"] = "no-cache"
-    return response
 
 
 # --- staff pages ----------------------------------------------------------------------------

@@ -68,6 +68,8 @@ def widget_words(widget: str, options) -> dict[str, str]:
         "donations_appear": gettext("Donations will appear here"),
         "donated": pgettext("alert: <name> donated <amount>", "donated"),
         "donated_no_amount": gettext("donated!"),
+        # "{incentive}" is filled in by alerts.js (marathon mode, fundboard/incentives/alerts.py).
+        "alert_incentive": pgettext("alert: the incentive a donation went to", "for {incentive}"),
         "anonymous": gettext("Anonymous"),
         "test": gettext("TEST"),
         "donation_alerts": gettext("Donation alerts"),

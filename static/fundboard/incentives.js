@@ -1,13 +1,16 @@
 /* Fundboard incentives and schedule widgets (/c/<slug>/incentives, /c/<slug>/schedule).
  *
- * Draws the snapshot's `incentives[]` and `schedule` and keeps them live over the campaign
- * socket, through live.js's LiveConnection (window.FundboardLive) in snapshot-only mode.
+ * The page is cached and carries no numbers (fundboard/incentives/widget_pages.py): this
+ * script fetches the first snapshot from /api/v1/campaigns/<slug>, draws its `incentives[]`
+ * or `schedule` in place of the skeleton (`data-pending`), then keeps them live over the
+ * campaign socket through live.js's LiveConnection (window.FundboardLive), snapshots only.
  * Bid-war rows are reordered by rank; a row that moved gets is-up / is-down for a moment.
- * Only textContent is written: titles are text, never HTML.
+ * Words come translated in the config (`words`); only textContent is written.
  */
 (function () {
   "use strict";
   var doc = document;
+  var root = doc.documentElement;
 
   function readJSON(id) {
     var node = doc.getElementById(id);
@@ -21,15 +24,15 @@
   }
 
   var config = readJSON("fb-config") || {};
-  var first = readJSON("fb-snapshot");
-  if (!first || !config.slug) return;
+  if (!config.slug) return;
+  var words = config.words || {};
 
   var formatter = null;
   function money(value) {
     var number = parseFloat(value) || 0;
     try {
       formatter = formatter || new Intl.NumberFormat(config.locale || "en-US", {
-        style: "currency", currency: first.currency,
+        style: "currency", currency: config.currency,
         currencyDisplay: config.currency_display || "symbol",
         minimumFractionDigits: config.decimals === false ? 0 : 2,
         maximumFractionDigits: config.decimals === false ? 0 : 2,
@@ -77,12 +80,28 @@
     card.appendChild(bar);
   }
 
+  function drawStages(item, card) {
+    var stages = el("ol", "fb-stages");
+    item.options.forEach(function (stage) {
+      var row = el("li", "fb-stage" + (item.winners.indexOf(stage.id) !== -1 ? " is-winner" : ""));
+      row.setAttribute("data-id", stage.id);
+      row.appendChild(el("bdi", "", stage.title));
+      row.appendChild(doc.createTextNode(" "));
+      row.appendChild(el("span", "fb-amount", money(stage.goal)));
+      stages.appendChild(row);
+    });
+    card.appendChild(stages);
+  }
+
   function drawIncentive(item) {
     var card = el("article", "fb-incentive fb-kind-" + item.kind + " is-" + item.state);
     card.setAttribute("data-id", item.id);
     var title = el("h2", "fb-incentive-title");
     title.appendChild(el("bdi", "", item.title));
-    if (item.state === "closed") { title.appendChild(doc.createTextNode(" ")); title.appendChild(el("span", "fb-state", "closed")); }
+    if (item.state === "closed") {
+      title.appendChild(doc.createTextNode(" "));
+      title.appendChild(el("span", "fb-state", words.closed || "closed"));
+    }
     card.appendChild(title);
     if (item.kind === "bidwar") {
       var list = el("ol", "fb-options");
@@ -91,18 +110,7 @@
       return card;
     }
     drawBar(item, card);
-    if (item.kind === "stretch") {
-      var stages = el("ol", "fb-stages");
-      item.options.forEach(function (stage) {
-        var row = el("li", "fb-stage" + (item.winners.indexOf(stage.id) !== -1 ? " is-winner" : ""));
-        row.setAttribute("data-id", stage.id);
-        row.appendChild(el("bdi", "", stage.title));
-        row.appendChild(doc.createTextNode(" "));
-        row.appendChild(el("span", "fb-amount", money(stage.goal)));
-        stages.appendChild(row);
-      });
-      card.appendChild(stages);
-    }
+    if (item.kind === "stretch") drawStages(item, card);
     return card;
   }
 
@@ -111,7 +119,7 @@
     if (!host) return;
     var shown = (snapshot.incentives || []).filter(function (i) { return i.state !== "upcoming"; });
     var parts = shown.map(drawIncentive);
-    if (!parts.length) parts = [el("p", "fb-empty", "No incentives open.")];
+    if (!parts.length) parts = [el("p", "fb-empty", words.no_incentives || "No incentives open.")];
     host.replaceChildren.apply(host, parts);
   }
 
@@ -123,28 +131,55 @@
   }
 
   var draw = config.widget === "schedule" ? drawSchedule : drawIncentives;
-  var version = first.version;
+  var version = -1;
   function onSnapshot(snapshot) {
+    if (typeof snapshot.version !== "number" || snapshot.version < version) return;
     version = snapshot.version;
     draw(snapshot);
-    doc.documentElement.setAttribute("data-version", String(version));
+    root.setAttribute("data-version", String(version));
   }
-  // Remember the first paint's ranks, so the first live change animates from them.
-  (first.incentives || []).forEach(function (item) {
-    (item.options || []).forEach(function (o) { lastRanks[o.id] = o.rank; });
-  });
-  doc.documentElement.setAttribute("data-version", String(version));
 
-  var live = window.FundboardLive;
-  if (live && live.LiveConnection) {
-    live.LiveConnection(config.slug, { snapshot: onSnapshot });
-  } else {
+  var snapshotUrl = "/api/v1/campaigns/" + encodeURIComponent(config.slug);
+
+  // The first snapshot from the JSON (revalidated, so never older than what a cache in front
+  // holds for a second), retried with backoff; the skeleton stays until it is drawn.
+  function loadFirst(done, attempt) {
+    fetch(snapshotUrl, { cache: "no-cache", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; })
+      .then(function (snapshot) {
+        if (snapshot && typeof snapshot.version === "number") { done(snapshot); return; }
+        setTimeout(function () { loadFirst(done, attempt + 1); }, Math.min(10000, 500 * Math.pow(2, attempt)));
+      });
+  }
+
+  function follow() {
+    var live = window.FundboardLive;
+    if (live && live.LiveConnection) {
+      live.LiveConnection(config.slug, { snapshot: onSnapshot });
+      return;
+    }
     // live.js without the shared connection: poll the public JSON instead.
     setInterval(function () {
-      fetch("/api/v1/campaigns/" + encodeURIComponent(config.slug), { cache: "no-store" })
+      fetch(snapshotUrl, { cache: "no-cache" })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (s) { if (s && s.version !== version) onSnapshot(s); })
+        .then(function (s) { if (s) onSnapshot(s); })
         .catch(function () {});
-    }, 3000);
+    }, 5000);
   }
+
+  function start() {
+    loadFirst(function (snapshot) {
+      // Remember the first ranks, so the first live change animates from them.
+      (snapshot.incentives || []).forEach(function (item) {
+        (item.options || []).forEach(function (o) { lastRanks[o.id] = o.rank; });
+      });
+      onSnapshot(snapshot);
+      root.removeAttribute("data-pending"); // the skeleton gives way to the real numbers
+      follow();
+    }, 0);
+  }
+
+  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -1,0 +1,92 @@
+"""The incentives and schedule widgets (/c/<slug>/incentives, /c/<slug>/schedule).
+
+Like every widget page (fundboard/widgets/views.py) they carry no numbers: the HTML is the
+campaign's settings, the viewer's URL options and the words in the viewer's language
+(`?lang=es`), so it is cached per campaign version (widgets/page_cache.py) and by any cache
+in front (Cache-Control). static/fundboard/incentives.js fetches the JSON snapshot (served
+from memory, live/snapshot_cache.py), draws it in place of a skeleton (`data-pending`:
+never a zero first), then follows the campaign socket.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from fundboard.campaigns.models import Campaign
+from fundboard.live.consumers import campaign_id_for_slug
+from fundboard.live.snapshot_cache import snapshot_cache
+from fundboard.widgets.framing import widget_csp
+from fundboard.widgets.page_cache import page_cache
+from fundboard.widgets.theme import WidgetOptions, parse_options
+from fundboard.widgets.views import WIDGET_CACHE_CONTROL
+from fundboard.widgets.words import language_for
+
+__all__ = ["WIDGETS", "widget_page", "incentive_words"]
+
+WIDGETS = ("incentives", "schedule")
+
+
+def incentive_words() -> dict[str, str]:
+    """Every word the two widgets show, in the active language (the .po catalogues of
+    fundboard/widgets/locale); the same dictionary goes to incentives.js in the config."""
+    return {
+        "incentives": gettext("Incentives"),
+        "schedule": gettext("Schedule"),
+        "closed": pgettext("incentive state", "closed"),
+        "no_incentives": gettext("No incentives open."),
+        "now": pgettext("schedule", "Now"),
+        "next": pgettext("schedule", "Next"),
+    }
+
+
+def _config(campaign: Campaign, widget: str, options: WidgetOptions, language: str) -> dict:
+    return {
+        **options.client_config(),
+        "widget": widget,
+        "slug": campaign.slug,
+        "currency": campaign.currency,
+        "language": language,
+        "words": incentive_words(),
+    }
+
+
+def _render(request, slug: str, widget: str):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    options = parse_options(request.GET)
+    language = language_for(options.lang, options.locale)
+    with translation.override(language):
+        config = _config(campaign, widget, options, language)
+        context = {
+            "campaign": campaign,
+            "widget": widget,
+            "widget_title": config["words"][widget],
+            "words": config["words"],
+            "options": options,
+            "css_variables": options.css_variables(),
+            "config": config,
+        }
+        response = render(request, f"widgets/{widget}.html", context)
+    response["Content-Language"] = language
+    response["Content-Security-Policy"] = widget_csp(campaign, request.get_host())
+    response["Cache-Control"] = WIDGET_CACHE_CONTROL
+    return response
+
+
+@xframe_options_exempt
+@require_GET
+def widget_page(request, slug: str, widget: str):
+    # The campaign's current version, from memory: a page rendered at it is still right.
+    current = snapshot_cache.get(slug, campaign_id_for_slug)
+    if current is None:
+        raise Http404("No such campaign")
+    key = (request.get_host(), request.get_full_path())
+    response = page_cache.get(key, current.version)
+    if response is None:
+        response = _render(request, slug, widget)
+        page_cache.put(key, current.version, response)
+    return response
