@@ -3,7 +3,7 @@ dashboard; a view-only user sees whether a key is set, never the key or its inpu
 
 from __future__ import annotations
 
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 
 SOURCES = """
   [[campaign.source]]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 from .support import wait_for
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
 
 IMRAISING_KEY = "imr-SECRET-4f1c2a9be0d7"
 P2P_KEY = "p2p-SECRET-77aa55cc"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user, staff_socket
+from .dashboard_support import CAMPAIGN, StaffSession, create_user, staff_socket
 
 WITH_SOURCE = (
     CAMPAIGN

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from .dashboard_support import CAMPAIGN, StaffSession, create_user, donor_names
 from .support import wait_for
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user, donor_names
 
 IMRAISING_SOURCE = """
   [[campaign.source]]

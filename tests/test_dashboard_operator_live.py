@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 from .support import wait_for
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
 from .test_stream_runner import control, donation, start
 
 

@@ -15,7 +15,7 @@ from fundboard.campaigns.models import Campaign, Source
 from fundboard.dashboard.export import BATCH_SIZE, COLUMNS, csv_chunks
 from fundboard.ingest.models import Donation
 
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 
 
 def _rows(text: str) -> list[dict]:

@@ -7,8 +7,8 @@ sees is read over HTTP and the socket.
 
 import json
 
+from .dashboard_support import StaffSession, create_user
 from .support import wait_for
-from .test_dashboard_helpers import StaffSession, create_user
 from .test_stream_runner import campaign_toml, control, donation, start
 
 MARATHON = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .test_dashboard_helpers import PASSWORD, create_user
+from .dashboard_support import PASSWORD, create_user
 
 WRONG_TRIES = 60
 

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from fundboard.live.origins import origin_allowed, parse_origin
 
-from .test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
+from .dashboard_support import CAMPAIGN, StaffSession, create_user
 
 PUBLIC = "/ws/campaigns/spring"
 STAFF = "/ws/dashboard/spring"

@@ -17,7 +17,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from ..test_dashboard_helpers import CAMPAIGN, PASSWORD, StaffSession, create_user
+from ..dashboard_support import CAMPAIGN, PASSWORD, StaffSession, create_user
 
 WAIT = 15_000
 LOAD_SECONDS = float(os.environ.get("FUNDBOARD_ALERTS_LOAD_SECONDS", "30"))

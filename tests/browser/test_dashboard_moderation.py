@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from ..test_dashboard_helpers import (
+from ..dashboard_support import (
     CAMPAIGN,
     PASSWORD,
     StaffSession,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from ..test_dashboard_helpers import StaffSession, create_user
+from ..dashboard_support import StaffSession, create_user
 from .screenshots import OUT
 from .test_dashboard_moderation import WITH_SOURCE, _log_in
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from ..dashboard_support import CAMPAIGN, StaffSession, create_user
 from ..support import wait_for
-from ..test_dashboard_helpers import CAMPAIGN, StaffSession, create_user
 from .test_dashboard_moderation import WITH_SOURCE, _log_in
 
 WAIT = 15_000

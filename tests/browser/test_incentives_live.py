@@ -3,8 +3,10 @@ streamed from the ImRaising sandbox, and a moderator's reassignment moves money 
 
 from __future__ import annotations
 
+import httpx
+
+from ..dashboard_support import StaffSession, create_user
 from ..support import wait_for
-from ..test_dashboard_helpers import StaffSession, create_user
 from ..test_incentives_http import MARATHON
 
 OPTION_TEXT = """([incentive, option]) => {
@@ -86,3 +88,33 @@ def test_an_alert_names_the_incentive_its_donation_went_to(streamed_campaign, pa
 
     wait_for(collect, timeout=20)
     assert shown["Bob"] == "for Extra runs" and shown["Cat"] is None
+
+
+# Every text the Zelda row and the chain's total ever show, from the page's first moment.
+RECORD_DRAWN = """
+window.fbDrawn = [];
+new MutationObserver(() => {
+  for (const row of document.querySelectorAll('.fb-option, .fb-incentive-total')) {
+    if (!row.classList.contains('fb-option') || row.textContent.includes('Zelda')) {
+      window.fbDrawn.push(row.textContent.replace(/\\s+/g, ' ').trim());
+    }
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def test_the_widget_draws_the_live_standings_first_never_a_zero(streamed_campaign, page):
+    campaign = streamed_campaign(extra=MARATHON)
+    campaign.donate(
+        {"nickname": "Ann", "amount": "25.00", "message": "#zelda"},
+        {"nickname": "Cat", "amount": "30.00", "message": "#stretch"},
+    )
+    wait_for(lambda: campaign.server.total("live") == "55.00", timeout=15)
+    html = httpx.get(campaign.url("incentives"), timeout=5).text
+    assert "25.00" not in html and "data-pending" in html  # the page carries no numbers
+    page.add_init_script(RECORD_DRAWN)
+    page.goto(campaign.url("incentives"))
+    page.wait_for_function("() => !document.documentElement.hasAttribute('data-pending')")
+    drawn = page.evaluate("window.fbDrawn")
+    assert drawn and all("$25.00" in text or "$30.00" in text for text in drawn), drawn
+    assert page.locator(".fb-empty").count() == 0

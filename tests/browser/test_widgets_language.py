@@ -169,7 +169,7 @@ def test_favicon_loads(streamed_campaign, page):
 
 
 def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, page):
-    from ..test_dashboard_helpers import CAMPAIGN, PASSWORD, create_user
+    from ..dashboard_support import CAMPAIGN, PASSWORD, create_user
     from .test_widgets_look import HostSite
 
     server = fundboard_server(CAMPAIGN)

@@ -1,4 +1,4 @@
-"""Shared machinery for the dashboard tests (no tests here): staff users, a signed-in HTTP
+"""Shared machinery for the dashboard tests: staff users, a signed-in HTTP
 session against a real server, and the staff websocket."""
 
 from __future__ import annotations
