@@ -258,3 +258,121 @@ def test_sandbox_counts_the_test_donation_on_the_stream(sandbox_server):
     imraising.send_test_donation(sandbox_server.url, ADVANCED_KEY, 4, "test")
     thread.join(timeout=5)
     assert '"XTS"' in "".join(received)
+
+
+# --- the listen call, over httpx.MockTransport speaking the documented stream ---------------
+
+DONATION_EVENT = (
+    "event: donation.add\n"
+    'data: {"_id": "a1", "nickname": "Ann",\n'
+    'data:  "amount": {"display": {"total": "5.00", "currency": "USD"}}}\n\n'
+)
+
+
+def stream_transport(
+    *chunks: bytes, status: int = 200, content_type="text/event-stream", seen=None
+):
+    """Upstream's `/api/v1/listen`, answering with `chunks` as they would arrive."""
+
+    async def body():
+        for chunk in chunks:
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        if status != 200:
+            return httpx.Response(status, json={"name": "Authentication.InvalidAPIKey"})
+        return httpx.Response(200, headers={"content-type": content_type}, content=body())
+
+    return httpx.MockTransport(handler)
+
+
+async def listened(transport, position=None, read_timeout=2.0) -> list:
+    position = position or imraising.StreamPosition()
+    events = []
+    with pytest.raises(imraising.StreamEnded):
+        async with imraising.listen(
+            "https://imraising.test", "key-1", position, read_timeout=read_timeout,
+            transport=transport,
+        ) as stream:  # fmt: skip
+            async for event in stream.events():
+                events.append(event)
+    return events
+
+
+def test_listen_yields_typed_events_and_keeps_the_position():
+    seen: list[httpx.Request] = []
+    transport = stream_transport(
+        b"\xef\xbb\xbf:\nretry: 10000\n\n",  # a leading BOM, a comment, the retry field
+        b"id: 7\n" + DONATION_EVENT.encode(),
+        b": heartbeat\n\n",  # after an id: no empty event comes out of it
+        b'id: 8\nevent: donation.delete\ndata: {"_id": "a1"}\n\n',
+        b'event: donation.update\ndata: {"_id": "a1"}\n\n',  # undocumented: ignored
+        b"event: donation.add\ndata: {not json\n\n",
+        b"id: 9\n\n",  # an id alone moves the cursor, yields nothing
+        seen=seen,
+    )
+    position = imraising.StreamPosition(last_event_id="6")
+    events = asyncio.run(listened(transport, position))
+    assert [type(e).__name__ for e in events] == [
+        "DonationAdded", "DonationDeleted", "EventRejected",
+    ]  # fmt: skip
+    added, deleted, rejected = events
+    assert (added.record.upstream_id, added.record.amount, added.event_id) == (
+        "a1",
+        Decimal("5.00"),
+        "7",
+    )
+    assert (deleted.record.upstream_id, deleted.event_id) == ("a1", "8")
+    assert rejected.reason.startswith("donation.add: event data rejected")
+    assert (position.last_event_id, position.retry_ms) == ("9", 10000)
+    request = seen[0]
+    assert request.headers["authorization"] == 'APIKey apikey="key-1"'
+    assert request.headers["last-event-id"] == "6"
+    assert request.headers["accept"] == "text/event-stream"
+    assert request.headers["user-agent"].startswith("Fundboard/")
+
+
+def test_listen_checks_the_status_and_the_content_type():
+    with pytest.raises(AuthError, match="Authentication.InvalidAPIKey"):
+        asyncio.run(listened(stream_transport(status=401)))
+    with pytest.raises(BadData, match="text/event-stream"):
+        asyncio.run(listened(stream_transport(b"{}", content_type="application/json")))
+
+
+def test_listen_rejects_a_too_large_event_alone_and_ends_on_a_too_long_line():
+    from fundboard.providers.imraising import sse
+
+    huge = b"event: donation.add\n" + b"data: x\n" * (sse.MAX_DATA // 2 + 10) + b"\n"
+    events = asyncio.run(listened(stream_transport(huge, DONATION_EVENT.encode())))
+    assert [type(e).__name__ for e in events] == ["EventRejected", "DonationAdded"]
+    assert "larger than the stream's bound" in events[0].reason
+    endless = b"data: " + b"x" * (sse.MAX_LINE + 10)
+    with pytest.raises(BadData, match="longer than"):
+        asyncio.run(listened(stream_transport(endless)))
+
+
+def test_listen_ends_a_stream_that_trickles_without_a_whole_line():
+    async def trickle():
+        yield b":\n\n"
+        while True:
+            await asyncio.sleep(0.05)
+            yield b"."  # bytes, never a line: httpx's own read timeout never fires
+
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=trickle()
+        )
+    )
+
+    async def scenario():
+        async with imraising.listen(
+            "https://imraising.test", "k", imraising.StreamPosition(), read_timeout=0.3,
+            transport=transport,
+        ) as stream:  # fmt: skip
+            async for _ in stream.events():
+                pass
+
+    with pytest.raises(UpstreamUnavailable, match="stalled"):
+        asyncio.run(scenario())

@@ -360,7 +360,7 @@ def test_a_reconnect_request_reconnects_with_the_last_event_id():
     assert health()["stream_connected"] is False  # the supervisor stopped its runner
 
 
-def test_reconciliation_backfills_a_gap_repairs_a_missed_delete_and_reports_drift():
+def test_reconciliation_backfills_a_gap_repairs_a_missed_delete_and_reports_drift(announced):
     source = make_stream_source(reconcile_interval=0.3)
 
     async def scenario():
@@ -380,6 +380,7 @@ def test_reconciliation_backfills_a_gap_repairs_a_missed_delete_and_reports_drif
             await until(lambda: total() == "12.00", timeout=8)
             await until(lambda: health()["drift"] == "")
             assert (await db(Donation.objects.get, upstream_id=ids[1])).removed
+            assert [d.upstream_id for d in announced.removed] == [ids[1]]  # viewers are told
             # Upstream counts a donation we refuse (absurd amount): the drift stays visible.
             await upstream.control("donations", donation("Whale", "5000000.00"))
             return await until(lambda: (h := health())["drift"] and h)

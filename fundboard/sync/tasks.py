@@ -78,6 +78,9 @@ def poll_source_task(source_id: int) -> str:
         with source_lock(source_id) as acquired:
             if not acquired:
                 return "locked"
+            # Plain sync code in a worker, so Channels' database_sync_to_async (for async
+            # callers) does not apply: Django's own housekeeping around the unit of work,
+            # as a request gets, so a connection past CONN_MAX_AGE or broken is replaced.
             close_old_connections()
             try:
                 outcome = _poll_if_still_due(source_id, schedule)
