@@ -4,12 +4,17 @@ ImRaising stream): they follow the version and coalescing rules of every other c
 - a tagged donation's `donation` event names the incentive it went to, and the `snapshot`
   that follows carries the same version or a later one, with the money allocated;
 - a staff change (starting a run opens its incentive) is a new version and a `snapshot`;
+- an incentive's close time passing is a new version and a `snapshot`, with no donation
+  (the incentives clock, fundboard/incentives/clock.py, in the embedded runner).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from .support import wait_for
 from .test_incentives_http import by_title, options, run_action, serve
-from .test_stream_runner import control, donation
+from .test_stream_end_to_end import control, donation
 
 
 def is_snapshot(message: dict) -> bool:
@@ -46,3 +51,46 @@ def test_donation_events_name_their_incentive_and_snapshots_follow_the_version(
             lambda m: is_snapshot(m) and options(m["data"], "Name the hero")["Zelda"] == "25.00"
         )
         assert after["data"]["version"] >= ann["data"]["version"] > opened["data"]["version"]
+
+
+CLOSING_SOON = """
+[[campaign]]
+slug = "clock"
+name = "Clock Marathon"
+goal = "1000"
+currency = "USD"
+  [[campaign.incentive]]
+  key = "blind"
+  kind = "goal"
+  title = "Blindfold"
+  goal = "100"
+  tags = ["blindfold"]
+  closes_at = "{closes_at}"
+"""
+
+
+# Moves the close time to two seconds from now, quietly (no version bump, as an edit in the
+# database by hand would): only the clock can tell viewers.
+CLOSE_SOON = """
+from datetime import timedelta
+from django.utils import timezone
+from fundboard.incentives.models import Incentive
+Incentive.objects.filter(key="blind").update(closes_at=timezone.now() + timedelta(seconds=2))
+"""
+
+
+def test_a_close_time_passing_reaches_the_snapshot_and_the_socket(fundboard_server):
+    later = datetime.now(UTC) + timedelta(days=1)
+    server = fundboard_server(CLOSING_SOON.format(closes_at=later.isoformat()))
+    snapshot = server.snapshot("clock")
+    assert snapshot["incentives"][0]["state"] == "open"
+    with server.live_client("clock") as viewer:
+        viewer.wait_for(is_snapshot)  # the first one, on connecting
+        server.shell(CLOSE_SOON)
+        closed = viewer.wait_for(
+            lambda m: is_snapshot(m) and m["data"]["incentives"][0]["state"] == "closed",
+            timeout=30,
+        )
+    assert closed["data"]["version"] > snapshot["version"]
+    assert closed["data"]["donation_count"] == 0  # no donation moved it
+    wait_for(lambda: server.snapshot("clock")["incentives"][0]["state"] == "closed")
