@@ -8,8 +8,10 @@ has the current version gets a bodyless 304, and caches in front may keep it for
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import transaction
-from django.test import Client
+from django.test import AsyncClient, Client
 
 from fundboard.campaigns.loader import load_campaigns
 from fundboard.campaigns.models import Campaign
@@ -189,3 +191,64 @@ def test_reloading_the_campaigns_file_is_a_new_version(client, campaign):
     snapshot_cache.forget(campaign.pk)  # (the TTL's work, for a campaign nobody follows)
     assert client.get(URL)["ETag"] != before
     assert b"Autumn Drive" in client.get(page).content
+
+
+# --- the fast lane (widgets/fast_lane.py) -----------------------------------------------------
+
+
+@pytest.fixture
+def normal_chain_calls(monkeypatch):
+    """How many requests went down the normal middleware chain (SessionMiddleware saw them)."""
+    calls = []
+    original = SessionMiddleware.process_request
+    monkeypatch.setattr(
+        SessionMiddleware,
+        "process_request",
+        lambda self, request: calls.append(request.path) or original(self, request),
+    )
+    return calls
+
+
+@pytest.mark.parametrize("path", [URL, "/c/spring/thermometer?theme=dark"])
+def test_a_cached_answer_skips_the_middleware_chain_with_the_same_headers(
+    client, campaign, normal_chain_calls, path
+):
+    first = client.get(path)  # nothing cached yet: the normal chain and the view
+    assert normal_chain_calls == [path.partition("?")[0]]
+    again = client.get(path)  # from memory, in the fast lane
+    assert normal_chain_calls == [path.partition("?")[0]]
+    assert again.status_code == first.status_code == 200 and again.content == first.content
+    assert dict(again.items()) == dict(first.items())
+    # The security headers of the chain it skipped are there all the same.
+    assert again["X-Content-Type-Options"] == "nosniff"
+    assert again["Referrer-Policy"] == "same-origin"
+    assert again["Content-Length"] == str(len(again.content))
+
+
+def test_the_json_may_not_be_framed_and_a_widget_page_may(client, campaign):
+    for _ in range(2):  # the normal chain, then the fast lane
+        assert client.get(URL)["X-Frame-Options"] == "DENY"
+        page = client.get("/c/spring/ticker")
+        assert (
+            "X-Frame-Options" not in page and "frame-ancestors" in page["Content-Security-Policy"]
+        )
+
+
+def test_the_fast_lane_leaves_anything_unusual_to_the_normal_chain(
+    client, campaign, normal_chain_calls
+):
+    client.get(URL)  # cached
+    assert client.get(URL, headers={"Host": "evil.example"}).status_code == 400  # ALLOWED_HOSTS
+    assert client.post(URL).status_code == 405
+    assert client.get("/api/v1/campaigns/nope").status_code == 404
+    assert len(normal_chain_calls) == 4
+
+
+def test_under_asgi_a_cached_answer_is_the_same(campaign, normal_chain_calls):
+    # Django's ASGI handler: the middleware chain in async mode, as under daphne and uvicorn
+    # (async_to_sync from this thread: the views' database work stays on the test's connection)
+    get = async_to_sync(AsyncClient().get)
+    first = get(URL)
+    again = get(URL, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    assert normal_chain_calls == [URL]

@@ -76,13 +76,13 @@ class SnapshotCache:
     def get(self, slug: str, campaign_id_for_slug) -> CachedSnapshot | None:
         """The current snapshot of `slug` (None: no such campaign), read at most once per
         TTL from the database; `campaign_id_for_slug(slug)` is called only on a miss."""
-        entry = self._fresh(slug)
+        entry = self.fresh(slug)
         if entry is not None:
             return entry
         with self._lock:
             reading = self._reading.setdefault(slug, threading.Lock())
         with reading:  # a crowd arriving at a cold campaign makes one read, not one each
-            entry = self._fresh(slug)
+            entry = self.fresh(slug)
             if entry is not None:
                 return entry
             campaign_id = campaign_id_for_slug(slug)
@@ -96,7 +96,9 @@ class SnapshotCache:
             text = snapshot_message(snapshot)
             return self._put(slug, campaign_id, text, snapshot["version"], started)
 
-    def _fresh(self, slug: str) -> CachedSnapshot | None:
+    def fresh(self, slug: str) -> CachedSnapshot | None:
+        """The snapshot of `slug` if this process holds a current one, else None: no
+        database work, so the event loop may call it (widgets/fast_lane.py)."""
         with self._lock:
             entry = self._by_slug.get(slug)
             if entry is None or entry.expires_at <= time.monotonic():
@@ -143,7 +145,7 @@ class SnapshotCache:
         with self._lock:
             slug = self._slug_of.get(campaign_id)
             current = self._by_slug.get(slug) if slug else None
-            if current is None:  # not requested over HTTP here yet
+            if slug is None or current is None:  # not requested over HTTP here yet
                 if campaign_id in self._followed:
                     self._heard[campaign_id] = (text, version)
                 return
@@ -171,7 +173,7 @@ class SnapshotCache:
     def _expire(self, campaign_id: int, at: float) -> None:
         slug = self._slug_of.get(campaign_id)
         entry = self._by_slug.get(slug) if slug else None
-        if entry is not None and entry.expires_at > at:
+        if slug is not None and entry is not None and entry.expires_at > at:
             self._by_slug[slug] = CachedSnapshot(
                 entry.campaign_id, entry.version, entry.body, entry.etag, at
             )

@@ -16,9 +16,14 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse
 
-__all__ = ["PageCache", "page_cache"]
+__all__ = ["PageCache", "page_cache", "page_key"]
 
 MAX_PAGES = 512  # URLs differ by options: bounded so a crawler varying them cannot grow it
+
+
+def page_key(request) -> tuple[str, str]:
+    """A page is cached per Host (its CSP names it) and full URL (options, language)."""
+    return (request.get_host(), request.get_full_path())
 
 
 @dataclass(frozen=True, slots=True)
