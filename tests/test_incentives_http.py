@@ -9,7 +9,7 @@ import json
 
 from .dashboard_support import StaffSession, create_user
 from .support import wait_for
-from .test_stream_runner import campaign_toml, control, donation, start
+from .test_stream_end_to_end import campaign_toml, control, donation, start
 
 MARATHON = """
   [[campaign.run]]
