@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -28,35 +27,10 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from common import BENCH_CAMPAIGN, seed_code
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.support import FundboardServer, pg_connections
 
-from tests.support import FundboardServer, pg_connections  # noqa: E402
-
-CAMPAIGN = """
-[[campaign]]
-slug = "bench"
-name = "Bench Drive"
-goal = "100000"
-  [[campaign.source]]
-  kind = "manual"
-  name = "Bench feed"
-"""
-SEED = """
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from fundboard.campaigns.models import Source
-from fundboard.ingest.services import ingest_donations
-from fundboard.providers.records import DonationRecord
-source = Source.objects.get(name="Bench feed")
-start = datetime.now(UTC) - timedelta(hours=2)
-ingest_donations(source.pk, [
-    DonationRecord(f"b{i}", f"Donor {i % 40}", Decimal(5 + i % 95), "USD",
-                   start + timedelta(seconds=i))
-    for i in range(200)
-])
-"""
 PATHS = (
     "/api/v1/campaigns/bench",
     "/c/bench/thermometer",
@@ -132,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-connections-") as tmp:
         server = FundboardServer(
             Path(tmp),
-            CAMPAIGN,
+            BENCH_CAMPAIGN,
             use_postgres=True,
             ingest=False,
             extra_env={
@@ -142,7 +116,7 @@ def main() -> None:
             },
         )
         try:
-            server.shell(SEED)
+            server.shell(seed_code(200, donors=40, messages=False))
             server.start()
             database = server.database.pg_name
             sampler = Sampler(database)

@@ -105,8 +105,8 @@ def _rss_kib(pid: int) -> int:
 
 
 def measure_server(row_counts: list[int], tmp: Path) -> list[tuple[int, int, int, float]]:
+    from tests.dashboard_support import StaffSession, create_user
     from tests.support import FundboardServer
-    from tests.test_dashboard_helpers import StaffSession, create_user
 
     server = FundboardServer(tmp, ingest=False, use_postgres=False)
     create_user(server, "olive", "Organisers")

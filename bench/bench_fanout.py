@@ -22,16 +22,14 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-PY = sys.executable
+from common import PY, REPO, free_port, percentile
+
 CAMPAIGN = """
 [[campaign]]
 slug = "bench"
@@ -41,11 +39,6 @@ goal = "100000"
   kind = "manual"
   name = "Bench feed"
 """
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def start_clients(url: str, origin: str, args) -> list:
@@ -184,12 +177,6 @@ def frame_paths(url: str) -> str:
     text = httpx.get(f"{url}/metrics", timeout=10).text
     found = re.findall(r'fundboard_frames_sent_total\{path="(\w+)"\} (\S+)', text)
     return ", ".join(f"{path} {float(n):.0f}" for path, n in found)
-
-
-def free_port() -> int:
-    from fundboard.sandbox.server import free_port as pick
-
-    return pick()
 
 
 def summary(name: str, result: dict, expected: int) -> dict:

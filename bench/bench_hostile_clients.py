@@ -30,7 +30,6 @@ import re
 import resource
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,9 +37,8 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-PY = sys.executable
+from common import PY, percentile
+
 CAMPAIGN = """
 [[campaign]]
 slug = "bench"
@@ -57,13 +55,6 @@ MARK = re.compile(r"t0=(\d+\.\d+)")
 def raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def rss_mb(pid: int) -> float:

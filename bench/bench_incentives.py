@@ -18,9 +18,7 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,30 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import drop_database, scratch_database  # noqa: E402
+
 INCENTIVES, OPTIONS = 50, 10
-
-
-def setup_database(postgres: str) -> str:
-    """Point Django at a fresh database; returns its name (PostgreSQL) or ""."""
-    if not postgres:
-        os.environ["FUNDBOARD_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-incentives-")
-        os.environ.pop("DATABASE_URL", None)
-        return ""
-    import psycopg
-
-    name = f"bench_incentives_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + name
-    return name
-
-
-def drop_database(postgres: str, name: str) -> None:
-    if name:
-        import psycopg
-
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def marathon_config() -> dict:
@@ -121,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    name = setup_database(args.postgres)
+    name = scratch_database(args.postgres, "bench-incentives")
     try:
         run(args)
     finally:

@@ -17,9 +17,7 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,29 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import drop_database, scratch_database  # noqa: E402
+
 START = datetime(2026, 12, 5, 18, 0, tzinfo=UTC)
-
-
-def setup_database(postgres: str) -> str:
-    if not postgres:
-        os.environ["FUNDBOARD_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-matches-")
-        os.environ.pop("DATABASE_URL", None)
-        return ""
-    import psycopg
-
-    name = f"bench_matches_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + name
-    return name
-
-
-def drop_database(postgres: str, name: str) -> None:
-    if name:
-        import psycopg
-
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def records(n: int, prefix: str):
@@ -124,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fundboard.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    name = setup_database(args.postgres)
+    name = scratch_database(args.postgres, "bench-matches")
     try:
         run(args)
     finally:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import wait_until_ready  # noqa: E402
 from stack_clients import PY, REPO, Stack  # noqa: E402
 
 CLIENTS = str(REPO / "bench/scale_clients.py")
@@ -39,10 +40,7 @@ def open_idle(url: str, origin: str, sockets: int, procs: int) -> list[subproces
         )
         for n in per if n
     ]  # fmt: skip
-    for client in clients:
-        line = client.stdout.readline().strip()
-        if line != "ready":
-            raise RuntimeError(f"viewers failed to connect: {line!r}")
+    wait_until_ready(clients)
     return clients
 
 

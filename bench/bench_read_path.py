@@ -6,13 +6,16 @@
     # a running stack instead (e.g. the compose stack through nginx's micro-cache):
     .venv/bin/python bench/bench_read_path.py --url http://127.0.0.1:8080 --slug demo
 
-A real HTTP load client: `--processes` processes with `--threads` threads each, every thread
-one keep-alive connection (http.client) sending the same GET back to back for `--seconds`
-(after a short warm-up). Phases run one after another against the same server process:
-/healthz (the framework's floor: a view that does nothing), the JSON snapshot (200), the
-same with a query string no cache has seen (through nginx: what the origin does without the
-micro-cache), the JSON with the current ETag as If-None-Match (304), a widget page, and
-/healthz again.
+    # the client's own ceiling first (nginx serving its static index), uvicorn as the server:
+    .venv/bin/python bench/bench_read_path.py --server uvicorn --ceiling http://127.0.0.1:18090/
+
+A real HTTP load client (http_load.py): `--processes` processes with `--threads` keep-alive
+connections each (asyncio, raw HTTP/1.1, no pipelining), each sending the same GET back to
+back for `--seconds` (after a 1 s warm-up). Phases run one after another against the same
+server process: /healthz (the framework's floor: a view that does nothing), the JSON
+snapshot (200), the same with a query string no cache has seen (through nginx: what the
+origin does without the micro-cache), the JSON with the current ETag as If-None-Match
+(304), a widget page, and /healthz again.
 Printed per phase: requests/s, p50/p99 latency, errors, and throughput relative to /healthz
 (the mean of its two runs). The machine's load average is printed before and after: the
 figures are only comparable with the load they were measured under.
@@ -23,111 +26,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
-import os
 import statistics
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-CAMPAIGN = """
-[[campaign]]
-slug = "bench"
-name = "Bench Drive"
-goal = "100000"
-currency = "USD"
-milestones = ["25000", "50000", "75000"]
-  [[campaign.source]]
-  kind = "manual"
-  name = "Bench feed"
-"""
-SEED = """
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from fundboard.campaigns.models import Source
-from fundboard.ingest.services import ingest_donations
-from fundboard.providers.records import DonationRecord
-source = Source.objects.get(name="Bench feed")
-start = datetime.now(UTC) - timedelta(hours=2)
-records = [
-    DonationRecord(f"b{{i}}", f"Donor {{i % 150}}", Decimal(5 + i % 95), "USD",
-                   start + timedelta(seconds=i), message="Good luck!" if i % 3 else "")
-    for i in range({donations})
-]
-for chunk in range(0, len(records), 500):
-    ingest_donations(source.pk, records[chunk:chunk + 500])
-"""
-
-
-def _thread_load(host, port, path, headers, until, warm_until, latencies, counts):
-    """One keep-alive connection sending GETs back to back; latencies after the warm-up."""
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    sent = 0
-    while True:
-        started = time.perf_counter()
-        if started >= until:
-            break
-        sent += 1
-        try:
-            # `{n}`: a query no cache has seen (bypasses nginx's micro-cache: the origin rate)
-            target = path.replace("{n}", f"{threading.get_ident()}-{sent}")
-            conn.request("GET", target, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status in (200, 304)
-        except (OSError, http.client.HTTPException):
-            ok = False
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=10)
-        elapsed = time.perf_counter() - started
-        if started >= warm_until:
-            if ok:
-                latencies.append(elapsed)
-            else:
-                counts["errors"] += 1
-    conn.close()
-
-
-def _process_load(args) -> tuple[list[float], int]:
-    host, port, path, headers, threads, seconds, warmup = args
-    start = time.perf_counter()
-    warm_until, until = start + warmup, start + warmup + seconds
-    latencies: list[float] = []
-    counts = {"errors": 0}
-    workers = [
-        threading.Thread(
-            target=_thread_load,
-            args=(host, port, path, headers, until, warm_until, latencies, counts),
-        )
-        for _ in range(threads)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return latencies, counts["errors"]
-
-
-def run_phase(pool, base: str, path: str, headers: dict, opts) -> dict:
-    parts = urlsplit(base)
-    job = (parts.hostname, parts.port or 80, path, headers, opts.threads, opts.seconds, 1.0)
-    results = pool.map(_process_load, [job] * opts.processes)
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    errors = sum(err for _, err in results)
-    if not latencies:
-        return {"rate": 0.0, "p50": 0.0, "p99": 0.0, "errors": errors, "count": 0}
-    return {
-        "count": len(latencies),
-        "rate": len(latencies) / opts.seconds,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000,
-        "errors": errors,
-    }
+from common import BENCH_CAMPAIGN, machine_load, print_table, seed_code
+from http_load import Phase, PhaseResult, run_phase
 
 
 def _get(base: str, path: str) -> http.client.HTTPResponse:
@@ -135,7 +40,7 @@ def _get(base: str, path: str) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
     conn.request("GET", path)
     response = conn.getresponse()
-    response.body = response.read()
+    response.body = response.read()  # type: ignore[attr-defined]
     conn.close()
     return response
 
@@ -152,31 +57,50 @@ def bench(base: str, slug: str, opts) -> None:
     page = _get(base, widget_path)
     print(f"widget: {len(page.body):,} bytes, Cache-Control {page.getheader('Cache-Control')!r}")
     phases = [
-        ("/healthz", "/healthz", {}),
-        ("JSON snapshot (200)", json_path, {}),
-        ("JSON snapshot, a new URL each time (never cached)", json_path + "?n={n}", {}),
-        ("JSON snapshot, If-None-Match (304)", json_path, {"If-None-Match": etag or '"none"'}),
-        ("widget page (thermometer)", widget_path, {}),
-        ("/healthz (again)", "/healthz", {}),
+        Phase("/healthz", base, "/healthz"),
+        Phase("JSON snapshot (200)", base, json_path),
+        Phase("JSON snapshot, a new URL each time (never cached)", base, json_path + "?n={n}"),
+        Phase(
+            "JSON snapshot, If-None-Match (304)",
+            base,
+            json_path,
+            {"If-None-Match": etag or '"none"'},
+        ),
+        Phase("widget page (thermometer)", base, widget_path),
+        Phase("/healthz (again)", base, "/healthz"),
     ]
-    print(f"\nload average before: {os.getloadavg()}  (cores: {os.cpu_count()})")
+    if opts.ceiling:  # the client's own ceiling: a server that does nothing, same client
+        parts = urlsplit(opts.ceiling)
+        ceiling_base = f"{parts.scheme}://{parts.netloc}"
+        phases.insert(0, Phase(f"client ceiling ({opts.ceiling})", ceiling_base, parts.path or "/"))
+    print(f"\nload average before: {machine_load()}")
     print(
         f"{opts.processes} processes x {opts.threads} keep-alive connections, "
         f"{opts.seconds:g} s per phase after 1 s warm-up\n"
     )
     with multiprocessing.get_context("fork").Pool(opts.processes) as pool:
         rows = [
-            (name, run_phase(pool, base, path, headers, opts)) for name, path, headers in phases
+            (phase.name, run_phase(pool, phase, opts.threads, opts.seconds)) for phase in phases
         ]
-    floor = statistics.mean([rows[0][1]["rate"], rows[-1][1]["rate"]]) or 1.0
-    print("| request | req/s | p50 ms | p99 ms | errors | vs /healthz |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, r in rows:
-        print(
-            f"| {name} | {r['rate']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-            f"{r['errors']} | {r['rate'] / floor:.2f}x |"
-        )
-    print(f"\nload average after: {os.getloadavg()}")
+    healthz = [r.rate for name, r in rows if name.startswith("/healthz")]
+    floor = statistics.mean(healthz) or 1.0
+    print_table(
+        ["request", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz"],
+        [_row(name, r, floor) for name, r in rows],
+        align="lrrrrr",
+    )
+    print(f"\nload average after: {machine_load()}")
+
+
+def _row(name: str, r: PhaseResult, floor: float) -> list[str]:
+    return [
+        name,
+        f"{r.rate:,.0f}",
+        f"{r.p50:.1f}",
+        f"{r.p99:.1f}",
+        str(r.errors),
+        f"{r.rate / floor:.2f}x",
+    ]
 
 
 def main() -> None:
@@ -184,9 +108,23 @@ def main() -> None:
     parser.add_argument("--url", help="bench a running server instead of starting one")
     parser.add_argument("--slug", default="bench")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--threads",
+        "--connections",
+        dest="threads",
+        type=int,
+        default=8,
+        help="keep-alive connections per process (asyncio; the name is from the threaded client)",
+    )
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--donations", type=int, default=2000)
+    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne")
+    parser.add_argument(
+        "--ceiling",
+        metavar="URL",
+        help="first measure the client against a server that does nothing (e.g. nginx's "
+        "static index: docker run --rm -p 18090:80 nginx:1.27, then http://127.0.0.1:18090/)",
+    )
     opts = parser.parse_args()
     if opts.url:
         bench(opts.url.rstrip("/"), opts.slug, opts)
@@ -196,12 +134,17 @@ def main() -> None:
 
     if not postgres_url():
         print("note: FUNDBOARD_TEST_POSTGRES_URL unset, the server runs on SQLite")
-    server = FundboardServer(Path(tempfile.mkdtemp()), CAMPAIGN, ingest=False)
-    server.shell(SEED.format(donations=opts.donations))
+    server = FundboardServer(
+        Path(tempfile.mkdtemp()),
+        BENCH_CAMPAIGN,
+        ingest=False,
+        extra_env={"FUNDBOARD_ASGI_SERVER": opts.server},
+    )
+    server.shell(seed_code(opts.donations))
     server.start()
     try:
         print(
-            f"serve --no-ingest on {'PostgreSQL' if postgres_url() else 'SQLite'}, "
+            f"serve --no-ingest ({opts.server}) on {'PostgreSQL' if postgres_url() else 'SQLite'}, "
             f"{opts.donations} donations, total {server.total('bench')}"
         )
         bench(server.url, "bench", opts)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import amount_for, expected_sum  # noqa: E402
+from common import wait_until_ready  # noqa: E402
 from stack_clients import PY, REPO, Stack, percentile  # noqa: E402
 
 TICKS_PER_SECOND = 20
@@ -98,10 +99,7 @@ def start_viewers(urls: list[str], origin: str, final: str, timeout: float, args
         )
         for n, e in zip(per, alerting, strict=True) if n
     ]  # fmt: skip
-    for client in clients:
-        line = client.stdout.readline().strip()
-        if line != "ready":
-            raise RuntimeError(f"viewers failed to connect: {line!r}")
+    wait_until_ready(clients)
     return clients
 
 

@@ -23,45 +23,16 @@ import argparse
 import gzip
 import re
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 import httpx
+from common import BENCH_CAMPAIGN, percentile, seed_code
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from tests.support import FundboardServer  # noqa: E402
+from tests.support import FundboardServer
 
 WIDGETS = ["thermometer", "leaderboard", "top-donors", "ticker", "alerts"]
-CAMPAIGN = """
-[[campaign]]
-slug = "bench"
-name = "Bench Drive"
-goal = "100000"
-currency = "USD"
-milestones = ["25000", "50000", "75000"]
-  [[campaign.source]]
-  kind = "manual"
-  name = "Bench feed"
-"""
-SEED = """
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from fundboard.campaigns.models import Source
-from fundboard.ingest.services import ingest_donations
-from fundboard.providers.records import DonationRecord
-source = Source.objects.get(name="Bench feed")
-start = datetime.now(UTC) - timedelta(hours=2)
-records = [
-    DonationRecord(f"b{{i}}", f"Donor {{i % 150}}", Decimal(5 + i % 95), "USD",
-                   start + timedelta(seconds=i), message="Good luck!" if i % 3 else "")
-    for i in range({donations})
-]
-for chunk in range(0, len(records), 500):
-    ingest_donations(source.pk, records[chunk:chunk + 500])
-"""
+
 # Runs before any of the page's own HTML: notes when #total first shows the expected text.
 WATCH_TOTAL = """
 window.__bench = {correctAt: null, liveAt: null};
@@ -81,11 +52,6 @@ var __liveWatch = setInterval(function () {
 }, 2);
 """
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def page_weight(base: str, widget: str) -> tuple[int, int, int]:
@@ -132,8 +98,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    server = FundboardServer(Path(tempfile.mkdtemp()), CAMPAIGN, ingest=False)
-    server.shell(SEED.format(donations=args.donations))
+    server = FundboardServer(Path(tempfile.mkdtemp()), BENCH_CAMPAIGN, ingest=False)
+    server.shell(seed_code(args.donations))
     server.start()
     try:
         expected_total = server.total("bench")

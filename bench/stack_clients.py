@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-PY = sys.executable
+from common import PY, REPO, percentile
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 SANDBOX_KEY = "sbxAdvancedKey-0000001"  # fundboard.sandbox.imraising.ADVANCED_KEY
 
 __all__ = ["Stack", "percentile", "campaign_toml", "SANDBOX_KEY", "REPO", "PY"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def campaign_toml(slug: str, sandbox_url: str = "") -> str:

@@ -1,0 +1,142 @@
+"""A fast HTTP/1.1 load client: several processes, each with many keep-alive connections.
+
+Each process runs one asyncio loop with `connections` connections; each connection sends one
+GET, reads the whole answer (Content-Length or chunked), then sends the next (no pipelining:
+a request waits for the one before, as a browser's does). Raw bytes over asyncio streams: a
+request costs the client a few tens of microseconds, so the client is rarely what limits a
+phase; `bench_read_path.py --ceiling URL` measures its own ceiling against a server that does
+nothing (nginx serving a static file).
+
+    from http_load import Phase, run_phase
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        result = run_phase(pool, Phase("/healthz", "http://127.0.0.1:8000", "/healthz"), ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from common import percentile
+
+__all__ = ["Phase", "PhaseResult", "run_phase"]
+
+OK_STATUSES = (200, 304)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    base: str  # http://host:port
+    path: str  # `{n}` in it is replaced by a number no request used before (a cache miss)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    count: int
+    rate: float  # answered requests per second
+    p50: float  # milliseconds
+    p99: float
+    errors: int
+
+
+def _request_bytes(phase: Phase, host: str, n: str) -> bytes:
+    lines = [f"GET {phase.path.replace('{n}', n)} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{name}: {value}" for name, value in phase.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Reads one whole response; returns its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if status in (204, 304) or 100 <= status < 200:
+        return status
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)  # the chunk and its CRLF
+            if size == 0:
+                break
+    else:
+        raise ValueError("a response without a length (connection close) is not measured")
+    return status
+
+
+async def _one_connection(phase, host, port, tag, warm_until, until, latencies, errors):
+    reader = writer = None
+    sent = 0
+    while (started := time.perf_counter()) < until:
+        sent += 1
+        ok = False
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            assert reader is not None
+            writer.write(_request_bytes(phase, f"{host}:{port}", f"{tag}-{sent}"))
+            ok = await asyncio.wait_for(_read_response(reader), 10) in OK_STATUSES
+        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+        elapsed = time.perf_counter() - started
+        if started >= warm_until:
+            if ok:
+                latencies.append(elapsed)
+            else:
+                errors.append(1)
+    if writer is not None:
+        writer.close()
+
+
+async def _process_load(phase: Phase, connections: int, seconds: float, warmup: float, tag):
+    parts = urlsplit(phase.base)
+    start = time.perf_counter()
+    latencies: list[float] = []
+    errors: list[int] = []
+    await asyncio.gather(
+        *(
+            _one_connection(
+                phase,
+                parts.hostname,
+                parts.port or 80,
+                f"{tag}.{i}",
+                start + warmup,
+                start + warmup + seconds,
+                latencies,
+                errors,
+            )
+            for i in range(connections)
+        )
+    )
+    return latencies, len(errors)
+
+
+def _process_main(job) -> tuple[list[float], int]:
+    return asyncio.run(_process_load(*job))
+
+
+def run_phase(pool, phase: Phase, connections: int, seconds: float, warmup: float = 1.0):
+    """`connections` connections in each of the pool's processes, for `seconds` after
+    `warmup`; latencies of answered (200/304) requests only, the others counted as errors."""
+    processes = pool._processes  # noqa: SLF001  (multiprocessing.Pool keeps its size here)
+    jobs = [(phase, connections, seconds, warmup, f"p{i}") for i in range(processes)]
+    results = pool.map(_process_main, jobs)
+    latencies = sorted(lat for lats, _ in results for lat in lats)
+    return PhaseResult(
+        count=len(latencies),
+        rate=len(latencies) / seconds,
+        p50=percentile(latencies, 0.50) * 1000,
+        p99=percentile(latencies, 0.99) * 1000,
+        errors=sum(err for _, err in results),
+    )
