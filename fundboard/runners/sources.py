@@ -46,7 +46,7 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """Per-source tuning (seconds), from `Source.options`; see runners/__init__.py."""
+    """Per-source tuning (seconds), from `Source.options`; listed in runners/__init__.py."""
 
     read_timeout: float = 45.0
     connect_timeout: float = 10.0
