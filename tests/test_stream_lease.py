@@ -3,7 +3,8 @@
 Integration: real PostgreSQL and Redis. Two `runstreams` processes share one source; only the
 lease holder connects. SIGKILL it, and the other takes the source over within seconds; the
 backfill fills the gap, so the final total (seen by a websocket client of a separate web
-process, through the channels_redis layer) is exact.
+process, through the channels_redis layer) is exact. In one process, against the same Redis:
+the lease is renewed on its own timer, whatever the database scan costs.
 """
 
 import asyncio
