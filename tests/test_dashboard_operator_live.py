@@ -8,7 +8,7 @@ import time
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user
 from .support import wait_for
-from .test_stream_runner import control, donation, start
+from .test_stream_end_to_end import control, donation, start
 
 
 def test_saved_settings_reach_an_open_widget(fundboard_server):

@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 from fundboard.live import limits
 
 from .support import wait_for
-from .test_stream_runner import control, donation, start
+from .test_stream_end_to_end import control, donation, start
 
 SERVERS = ["daphne", "uvicorn"]
 
