@@ -145,10 +145,11 @@ def test_the_match_widget_page_and_the_thermometer_load_the_match_line(client):
     assert "fundboard/match.js" in thermometer and 'id="match"' in thermometer
 
 
+# match.js is an ES module (imported by live.js): node loads it as one.
 MATCH_LINE_SCRIPT = """
-global.window = {}; global.document = { getElementById: () => null };
-require(process.argv[1]);
-const m = window.FundboardMatch;
+import { pathToFileURL } from "node:url";
+globalThis.window = {}; globalThis.document = { getElementById: () => null };
+const m = await import(pathToFileURL(process.argv[1]));
 const money = (v, c) => new Intl.NumberFormat("en-US", {style: "currency", currency: c}).format(v);
 const snap = {currency: "USD", matches: [
   {sponsor: "Old", ratio: "1.00", starts_at: "2000-01-01T00:00:00Z",
@@ -157,7 +158,7 @@ const snap = {currency: "USD", matches: [
    ends_at: "2999-01-01T21:00:00Z", cap: "10000.00", matched: "6790.00",
    remaining: "3210.00", active: true}]};
 const active = m.activeMatch(snap, Date.now());
-console.log(m.line(active, "USD", money, "en-US"));
+console.log(m.matchLine(active, "USD", money, "en-US"));
 """
 
 
@@ -170,7 +171,8 @@ def test_the_match_line_says_ratio_end_and_what_is_left():
         pytest.skip("node is not installed")
     script = Path(__file__).resolve().parent.parent / "static/fundboard/match.js"
     result = subprocess.run(
-        ["node", "-e", MATCH_LINE_SCRIPT, str(script)],
+        ["node", "--experimental-detect-module", "--input-type=module", "-e", MATCH_LINE_SCRIPT,
+         str(script)],
         capture_output=True, text=True, timeout=20, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

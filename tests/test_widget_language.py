@@ -229,25 +229,6 @@ def test_toml_stretch_goals_are_stored_with_the_milestones(db, tmp_path):
     assert Campaign.objects.get(slug="run").milestones == ["5000", "10000", "30000", "40000"]
 
 
-def test_thermometer_past_the_goal_moves_on_to_the_stretch_goal():
-    from fundboard.widgets.views import _milestones, _thermometer
-
-    def money(value, *_, **__):
-        return f"${value}"
-
-    snapshot = {
-        "goal": "100.00",
-        "total": "150.00",
-        "progress": 1.5,
-        "milestones": ["50", "200", "400"],
-    }
-    thermometer = _thermometer(snapshot, parse_options({}), money)
-    assert thermometer["percent"] == 75 and thermometer["stretch_text"] == "$200"
-    assert [m["amount"] for m in _milestones(snapshot, money)] == ["50", "100.00", "200"]
-    snapshot["total"] = "90.00"
-    assert _thermometer(snapshot, parse_options({}), money)["stretch_text"] == ""
-
-
 def test_index_page_offers_language_and_width_and_links_carry_them(campaign):
     html = Client().get("/c/sommer/?lang=de&width=full&label_latest=Jetzt").content.decode()
     assert '<option value="de" selected>Deutsch</option>' in html

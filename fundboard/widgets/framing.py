@@ -3,8 +3,8 @@
 Widget pages are made to be embedded (iframes on charity sites, OBS browser sources), so
 they opt out of the project-wide X-Frame-Options: DENY and send a Content-Security-Policy
 `frame-ancestors` instead: the campaign's allowed origins, or any site when none are set.
-The same header keeps scripts to our own files, so even a string that slipped past
-escaping could not run.
+The same header keeps scripts to our own files (plus the one inline import map, by its
+hash: modules.py), so even a string that slipped past escaping could not run.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 from fundboard.campaigns.models import Campaign
+
+from .modules import import_map_csp_source
 
 __all__ = ["widget_csp", "frame_ancestors"]
 
@@ -33,7 +35,7 @@ def widget_csp(campaign: Campaign, host: str) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            f"script-src 'self' {import_map_csp_source()}",
             # Inline styles carry only validated theme values (see theme.py).
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",

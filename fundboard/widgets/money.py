@@ -1,16 +1,15 @@
-"""Server-side money text for the first paint, close to what `Intl.NumberFormat` shows.
+"""Money as text on server-rendered staff pages, close to what en-US `Intl.NumberFormat` shows.
 
-The page is right before any script runs: amounts are rendered here in the en-US style
-(the default locale). The script then formats them again with the page's own locale, so
-this only has to be a faithful first impression, not a full locale library.
+The dashboard (templatetags/dashboard_money.py, flash messages), the campaign's widget index
+and the incentives overview write amounts here. Widget pages do not: they carry no numbers
+and static/fundboard/live/format.js draws every amount in the viewer's locale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["MoneyParts", "money_parts", "format_money", "percent"]
+__all__ = ["format_money"]
 
 # What en-US Intl.NumberFormat shows with currencyDisplay "symbol" for common currencies.
 EN_US_SYMBOLS = {
@@ -35,16 +34,6 @@ EN_US_SYMBOLS = {
 ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD"}
 
 
-@dataclass(frozen=True)
-class MoneyParts:
-    prefix: str
-    number: str
-    suffix: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.number}{self.suffix}"
-
-
 def _decimal(value) -> Decimal:
     try:
         number = Decimal(str(value))
@@ -53,23 +42,12 @@ def _decimal(value) -> Decimal:
     return number if number.is_finite() else Decimal("0")
 
 
-def money_parts(
-    value, currency: str, *, decimals: bool = True, display: str = "symbol"
-) -> MoneyParts:
+def format_money(value, currency: str, *, decimals: bool = True, display: str = "symbol") -> str:
     digits = 2 if decimals and currency not in ZERO_DECIMAL else 0
     amount = _decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
     number = f"{amount:,.{digits}f}"
     if display == "code" or (display != "name" and currency not in EN_US_SYMBOLS):
-        return MoneyParts(f"{currency}\u00a0", number)
+        return f"{currency}\u00a0{number}"
     if display == "name":
-        return MoneyParts("", number, f" {currency}")
-    return MoneyParts(EN_US_SYMBOLS[currency], number)
-
-
-def format_money(value, currency: str, **kwargs) -> str:
-    return str(money_parts(value, currency, **kwargs))
-
-
-def percent(progress) -> int:
-    """Whole percent, rounded down so 99.6% never shows as a premature 100%."""
-    return max(0, int(_decimal(progress) * 100))
+        return f"{number} {currency}"
+    return f"{EN_US_SYMBOLS[currency]}{number}"

@@ -38,3 +38,11 @@ def versioned_static(path: str) -> str:
         return url  # the hash is in the name already
     digest = _file_hash(path) if not settings.DEBUG else _file_hash.__wrapped__(path)
     return f"{url}?v={digest}" if digest else url
+
+
+@register.inclusion_tag("widgets/_live_script.html")
+def live_modules() -> dict:
+    """The import map and the entry module of the widget scripts (fundboard/widgets/modules.py)."""
+    from fundboard.widgets.modules import entry_url, import_map_json
+
+    return {"import_map": import_map_json(), "entry_url": entry_url()}
