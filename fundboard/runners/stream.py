@@ -72,7 +72,7 @@ class StreamRunner:
         self.position = StreamPosition()  # the stream's cursor and `retry:`
         self.failures = 0
         self.connected = False
-        self.last_activity_at: datetime | None = None  # the stream's last line (see _spoke)
+        self.last_activity_at: datetime | None = None  # the stream's last complete line
         self._rng = rng or random.Random()
         self._transport = transport
         self.backfiller = Backfiller(source_id, rng=self._rng, transport=transport)
