@@ -1,16 +1,19 @@
 """The hub's shortcut past ASGI (fundboard/live/direct.py): on a real uvicorn server, on
 Twisted's and autobahn's own objects (what daphne runs), and switched off by the setting.
 
-A real client socket that does not read, with small buffers on both ends, lets the test see
+On uvicorn, a real client socket that does not read, with small buffers on both ends, shows
 the three decisions the writer makes: write at once while the transport is idle, refuse once
 bytes are waiting (the message then goes through ASGI, after them), refuse after a close.
 What the client finally reads must be every message, whole and in order.
 """
 
 import asyncio
+import importlib.util
 import json
 import socket
+from pathlib import Path
 
+import daphne.ws_protocol
 import pytest
 import uvicorn
 from asgiref.sync import sync_to_async
@@ -176,6 +179,18 @@ def _autobahn_on_twisted() -> tuple[WebSocketServerProtocol, _LoopbackConnection
     protocol.makeConnection(transport)
     protocol.state = protocol.STATE_OPEN  # as after the handshake
     return protocol, transport, peer
+
+
+def test_daphne_hands_the_application_a_send_the_writer_recognises():
+    """for_send finds daphne's protocol as the first argument of a partial over its server's
+    handle_reply, an autobahn protocol on a plain Twisted TCP transport. (daphne.server is
+    read, not imported: importing it installs a Twisted reactor in this process.)"""
+    server_source = Path(importlib.util.find_spec("daphne.server").origin).read_text()
+    assert "send=partial(self.handle_reply, protocol)" in server_source
+    assert issubclass(daphne.ws_protocol.WebSocketProtocol, WebSocketServerProtocol)
+    assert daphne.ws_protocol.WebSocketProtocol.__module__ == "daphne.ws_protocol"
+    assert tcp.Server.__module__ == "twisted.internet.tcp"
+    assert issubclass(tcp.Server, tcp.Connection)
 
 
 def test_twisted_and_autobahn_internals_behave_as_the_daphne_writer_assumes():
