@@ -58,3 +58,26 @@ def test_one_bump_per_campaign_for_several_changes_and_opening_counts_too():
     assert version(second) == versions[second.pk] + 1
     states = dict(Incentive.objects.values_list("key", "announced_state"))
     assert states == {"a": "closed", "b": "open", "c": "open"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starting_and_stopping_a_run_leaves_the_clock_nothing_to_repeat():
+    from fundboard.incentives.models import Run
+    from fundboard.incentives.schedule import start_run, stop_run
+
+    campaign = make_campaign()
+    first, second = (
+        Run.objects.create(campaign=campaign, title=t, order=i) for i, t in enumerate("ab")
+    )
+    on_first = goal(campaign, "first", run=first)
+    on_second = goal(campaign, "second", run=second)
+    assert on_first.announced_state == IncentiveState.UPCOMING
+    start_run(first.pk)  # a new version: the incentive opens with it
+    assert announce_due_changes() == 0
+    start_run(second.pk)  # stops the first one: its incentive closes, the second's opens
+    assert announce_due_changes() == 0
+    on_first.refresh_from_db()
+    on_second.refresh_from_db()
+    assert (on_first.announced_state, on_second.announced_state) == ("closed", "open")
+    stop_run(second.pk)
+    assert announce_due_changes() == 0

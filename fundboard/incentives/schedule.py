@@ -20,20 +20,30 @@ from fundboard.campaigns.models import Campaign
 from fundboard.ingest.models import Donation
 from fundboard.ingest.services import commit_change
 
-from .models import Run
+from .models import Incentive, IncentiveState, Run
 
 __all__ = ["start_run", "stop_run", "run_totals", "hourly_totals", "current_and_next"]
+
+
+def _announce_run_incentives(runs, state: str) -> None:
+    """Their new state goes out with this change, so the clock (clock.py) has none to tell."""
+    Incentive.objects.filter(run__in=list(runs)).update(announced_state=state)
 
 
 def start_run(run_id: int, *, now: datetime | None = None) -> Run:
     now = now or timezone.now()
     with transaction.atomic():
         run = Run.objects.select_for_update().select_related("campaign").get(pk=run_id)
-        Run.objects.filter(campaign_id=run.campaign_id, ended_at__isnull=True).exclude(
-            pk=run.pk
-        ).exclude(started_at__isnull=True).update(ended_at=now)
+        stopped = (
+            Run.objects.filter(campaign_id=run.campaign_id, ended_at__isnull=True)
+            .exclude(pk=run.pk)
+            .exclude(started_at__isnull=True)
+        )
+        _announce_run_incentives(stopped, IncentiveState.CLOSED)
+        stopped.update(ended_at=now)
         run.started_at, run.ended_at = now, None
         run.save(update_fields=["started_at", "ended_at"])
+        _announce_run_incentives([run], IncentiveState.OPEN)
         commit_change(run.campaign)
     return run
 
@@ -44,6 +54,7 @@ def stop_run(run_id: int, *, now: datetime | None = None) -> Run:
         if run.running:
             run.ended_at = now or timezone.now()
             run.save(update_fields=["ended_at"])
+            _announce_run_incentives([run], IncentiveState.CLOSED)
             commit_change(run.campaign)
     return run
 
