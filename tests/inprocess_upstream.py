@@ -121,11 +121,16 @@ class Upstream:
         async with self._client() as client:
             return await client.post(path, json=body, headers=headers)
 
+    def requests(self, path: str) -> list[dict]:
+        # `until` asks from a worker thread while the app appends on the loop: copy first
+        # (list() of a deque runs without releasing the GIL), then filter.
+        return [r for r in list(self.state.requests) if r["path"] == path]
+
     def listens(self) -> list[dict]:
-        return [r for r in self.state.requests if r["path"] == "/api/v1/listen"]
+        return self.requests("/api/v1/listen")
 
     def listings(self) -> list[dict]:
-        return [r for r in self.state.requests if r["path"] == "/api/v1/donations"]
+        return self.requests("/api/v1/donations")
 
     @property
     def open_streams(self) -> int:
