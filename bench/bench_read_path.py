@@ -6,7 +6,8 @@
     # a running stack instead (e.g. the compose stack through nginx's micro-cache):
     .venv/bin/python bench/bench_read_path.py --url http://127.0.0.1:8080 --slug demo
 
-    # the client's own ceiling first (nginx serving its static index), uvicorn as the server:
+    # the client's own ceiling first (nginx serving its static index: bench/nginx_static.conf),
+    # uvicorn as the server:
     .venv/bin/python bench/bench_read_path.py --server uvicorn --ceiling http://127.0.0.1:18090/
 
 A real HTTP load client (http_load.py): `--processes` processes with `--threads` keep-alive
@@ -122,8 +123,8 @@ def main() -> None:
     parser.add_argument(
         "--ceiling",
         metavar="URL",
-        help="first measure the client against a server that does nothing (e.g. nginx's "
-        "static index: docker run --rm -p 18090:80 nginx:1.27, then http://127.0.0.1:18090/)",
+        help="first measure the client against a server that does nothing: nginx serving "
+        "its static index (bench/nginx_static.conf says how to start it)",
     )
     opts = parser.parse_args()
     if opts.url:

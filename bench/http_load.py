@@ -49,8 +49,9 @@ def _request_bytes(phase: Phase, host: str, n: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Reads one whole response; returns its status."""
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Reads one whole response; returns its status and whether the connection stays open
+    (a server may close a keep-alive connection after N requests: nginx after 1,000)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     status = int(status_line.split(" ", 2)[1])
@@ -58,8 +59,9 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     for line in header_lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    keep_alive = headers.get("connection", "").lower() != "close"
     if status in (204, 304) or 100 <= status < 200:
-        return status
+        return status, keep_alive
     if "content-length" in headers:
         await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -70,7 +72,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
                 break
     else:
         raise ValueError("a response without a length (connection close) is not measured")
-    return status
+    return status, keep_alive
 
 
 async def _one_connection(phase, host, port, tag, warm_until, until, latencies, errors):
@@ -84,7 +86,11 @@ async def _one_connection(phase, host, port, tag, warm_until, until, latencies, 
                 reader, writer = await asyncio.open_connection(host, port)
             assert reader is not None
             writer.write(_request_bytes(phase, f"{host}:{port}", f"{tag}-{sent}"))
-            ok = await asyncio.wait_for(_read_response(reader), 10) in OK_STATUSES
+            status, keep_alive = await asyncio.wait_for(_read_response(reader), 10)
+            ok = status in OK_STATUSES
+            if not keep_alive:
+                writer.close()
+                reader = writer = None
         except (OSError, EOFError, ValueError, asyncio.IncompleteReadError, TimeoutError):
             if writer is not None:
                 writer.close()
