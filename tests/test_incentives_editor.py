@@ -180,3 +180,20 @@ def test_an_invalid_incentive_form_says_why(organiser, campaign, name):
     assert answer.status_code == 400
     assert words in " ".join(answer.context["form"].errors.get(field, []))
     assert not Incentive.objects.filter(title="New").exists()
+
+
+def test_an_edit_or_close_now_is_announced_once_not_again_by_the_clock(organiser, campaign):
+    from fundboard.incentives.clock import announce_due_changes
+
+    blindfold = Incentive.objects.get(key="blindfold")  # open: no times, no run
+    form = {
+        "key": "blindfold", "title": "Blindfold boss", "kind": "goal", "goal": "100",
+        "winners": "1", "order": "0", "closes_at": "2020-01-01T00:00",
+    }  # fmt: skip
+    before = version()
+    assert organiser.post(f"{BASE}/{blindfold.pk}/edit", form).status_code == 302
+    blindfold.refresh_from_db()
+    assert blindfold.announced_state == "closed" and version() == before + 1
+    hero = Incentive.objects.get(key="name")
+    assert organiser.post(f"{BASE}/{hero.pk}/close").status_code == 302
+    assert announce_due_changes() == 0 and version() == before + 2

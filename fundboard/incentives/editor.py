@@ -107,7 +107,9 @@ def edit_incentive(request, slug: str, incentive_id: int | None = None):
         heading = f"Incentive: {incentive.title}" if incentive_id else "New incentive"
         return _form_page(request, campaign, form, heading)
     with transaction.atomic():
-        incentive = form.save()
+        incentive = form.save(commit=False)
+        incentive.announced_state = incentive.state()  # told with this change (clock.py)
+        incentive.save()
         kept_with_money = form.save_options(incentive)
         commit_change(campaign)
     for title in kept_with_money:

@@ -26,7 +26,16 @@ from fundboard.ingest.models import Donation
 from fundboard.ingest.services import commit_change
 from fundboard.live.snapshot import build_snapshot, money
 
-from .models import Allocation, AllocationAudit, Incentive, IncentiveKind, Option, Review, Run
+from .models import (
+    Allocation,
+    AllocationAudit,
+    Incentive,
+    IncentiveKind,
+    IncentiveState,
+    Option,
+    Review,
+    Run,
+)
 from .schedule import hourly_totals, run_totals, start_run, stop_run
 from .services import AllocationError, Part, confirm_allocations, set_allocations
 
@@ -190,7 +199,8 @@ def close_incentive(request, slug: str, incentive_id: int):
             Incentive.objects.select_for_update(), pk=incentive_id, campaign__slug=slug
         )
         incentive.closes_at, incentive.run = timezone.now(), None
-        incentive.save(update_fields=["closes_at", "run", "updated_at"])
+        incentive.announced_state = IncentiveState.CLOSED  # told now: nothing left for the clock
+        incentive.save(update_fields=["closes_at", "run", "announced_state", "updated_at"])
         commit_change(incentive.campaign)  # the state is in the snapshot: a new version
     return HttpResponseRedirect(reverse("incentives:overview", args=[slug]))
 
