@@ -12,7 +12,7 @@ import httpx
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
 from .support import wait_for
-from .test_stream_runner import (
+from .test_stream_end_to_end import (
     control,
     donation,
     health,
