@@ -12,9 +12,11 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 
 from fundboard.widgets.theme import (
+    FONTS,
     MAX_LABEL_CHARS,
     MAX_TIERS_CHARS,
     MAX_VALUE_CHARS,
@@ -107,3 +109,20 @@ def _assert_bounded(options: WidgetOptions) -> None:
     for field in fields(WidgetOptions):
         value = getattr(options, field.name)
         assert len(str(value)) <= longest.get(field.name, 35), (field.name, value)
+
+
+def test_the_names_read_are_the_declared_ones_and_links_round_trip():
+    """Each option is declared once (theme.py): its query names, parser and default; a link
+    built from options (query_string) reads back as the same options."""
+    declared = {f.metadata["option"].query or f.name for f in fields(WidgetOptions)}
+    declared |= {a for f in fields(WidgetOptions) for a in f.metadata["option"].aliases}
+    assert declared == set(QUERY_NAMES)
+    changed = WidgetOptions(
+        overlay=True, text="#ff0000", background="#000000", font="mono", size=20, rows=5,
+        locale="de-DE", decimals=False, board="teams", duration=2.5, min_amount="2.5",
+        tiers="100:#eab308:coin:10", lang="fr", label_raised="Got it",
+    )  # fmt: skip
+    assert parse_options(QueryDict(changed.query_string())) == changed
+    assert changed.css_variables() == (
+        "--fb-text:#ff0000;--fb-bg:#000000;--fb-font:" + FONTS["mono"] + ";--fb-size:20px"
+    )

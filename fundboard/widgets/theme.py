@@ -2,8 +2,11 @@
 
 Streamers theme a widget by editing its URL (`?bar=%23ff6600&font=rounded&overlay=1`).
 Every value is checked here against a regex, a range or a fixed list; anything else falls
-back to the default. Only values that passed go into the page (as CSS custom properties and
-as a JSON config for the script), so nothing from the query string can add markup or CSS.
+back to the default. Each option is declared once, as a field of WidgetOptions: its type,
+default, parser (with its bounds), query-string names and CSS custom property; parsing,
+the page's CSS and the links' query strings are derived from those declarations. Only
+values that passed go into the page (as CSS custom properties and as a JSON config for the
+script), so nothing from the query string can add markup or CSS.
 
 Every option is bounded in range and in the text it renders, not only typed: a value longer
 than MAX_VALUE_CHARS is ignored unread, numbers have ranges, and the minimum amount is a
@@ -15,8 +18,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields; the servers cap a request line at 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urlencode
 
 __all__ = [
@@ -107,180 +112,104 @@ TRUE_WORDS = {"1", "true", "yes", "on", "show"}
 FALSE_WORDS = {"0", "false", "no", "off", "hide"}
 
 
-@dataclass(frozen=True)
-class WidgetOptions:
-    """Validated options of one widget page; the defaults are the default theme."""
-
-    overlay: bool = False
-    text: str = ""  # colours: "" means "the theme's default for this mode"
-    bar: str = ""
-    background: str = ""
-    font: str = "system"
-    size: int = 18  # base font size, px
-    rows: int = 10
-    locale: str = "en-US"
-    currency_display: str = "symbol"
-    decimals: bool = True
-    messages: bool = True
-    amounts: bool = True
-    title: bool = True
-    board: str = "fundraisers"
-    layout: str = "horizontal"
-    duration: float = 6.0  # alert seconds on screen
-    sound: str = "chime"
-    volume: int = 50
-    min_amount: str = "0"
-    speed: int = 60  # ticker pixels per second
-    max_lag: float = 15.0  # alerts: the most seconds the overlay may fall behind
-    tiers: str = ""  # alerts: validated and normalised, see _tiers
-    width: str = "normal"
-    lang: str = ""  # "" means "from the locale"; see words.language_for
-    # Label overrides (words.LABEL_WORDS): "" keeps the translated word.
-    label_raised: str = ""
-    label_goal: str = ""
-    label_donations: str = ""
-    label_latest: str = ""
-    label_donated: str = ""
-    label_title: str = ""
-    label_stretch: str = ""
-
-    # --- what the page uses ----------------------------------------------------------------
-
-    def css_variables(self) -> str:
-        """Custom properties for the page's <style>: only validated, non-default values."""
-        defaults = WidgetOptions()
-        pairs = {
-            "--fb-text": self.text,
-            "--fb-bar": self.bar,
-            "--fb-bg": self.background,
-            "--fb-font": FONTS[self.font] if self.font != defaults.font else "",
-            "--fb-size": f"{self.size}px" if self.size != defaults.size else "",
-        }
-        return ";".join(f"{name}:{value}" for name, value in pairs.items() if value)
-
-    def client_config(self) -> dict:
-        """What the script needs (json_script escapes it for the page)."""
-        config = asdict(self)
-        config["sound_url"] = SOUNDS[self.sound]
-        config["tiers"] = tier_list(self.tiers)
-        return config
-
-    def query_pairs(self, **changes) -> list[tuple[str, str]]:
-        """The non-default options as (query name, value) pairs, for links and embeds."""
-        options = {**asdict(self), **changes}
-        defaults = asdict(WidgetOptions())
-        pairs = []
-        for name, value in options.items():
-            if value == defaults[name]:
-                continue
-            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
-            pairs.append((QUERY_NAMES.get(name, name), text))
-        return pairs
-
-    def query_string(self, **changes) -> str:
-        return urlencode(self.query_pairs(**changes))
+# --- parsers: the raw query value (never empty) -> the option's value, or None: the default
 
 
-# Query-string names that differ from the field names.
-QUERY_NAMES = {
-    "background": "bg",
-    "currency_display": "currency_display",
-    "min_amount": "min",
-}
-
-
-def _colour(value: str | None) -> str:
-    if not value:
-        return ""
+def _colour(value: str) -> str | None:
     value = value.strip()
     if value.lower() in NAMED_COLOURS:
         return NAMED_COLOURS[value.lower()]
     if HEX_COLOUR.match(value):
         return "#" + value.lstrip("#").lower()
-    return ""
+    return None
 
 
-def _int(value: str | None, low: int, high: int, default: int) -> int:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
-    return number if low <= number <= high else default
+def _int_between(low: int, high: int) -> Callable[[str], int | None]:
+    def parse(value: str) -> int | None:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            return None
+        return number if low <= number <= high else None
+
+    return parse
 
 
-def _float(value: str | None, low: float, high: float, default: float) -> float:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return default
-    # Tenths are plenty for seconds on screen, and keep the rendered text short.
-    return round(number, 1) if low <= number <= high else default
+def _float_between(low: float, high: float) -> Callable[[str], float | None]:
+    def parse(value: str) -> float | None:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        # Tenths are plenty for seconds on screen, and keep the rendered text short.
+        return round(number, 1) if low <= number <= high else None
+
+    return parse
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None:
-        return default
+def _bool(value: str) -> bool | None:
     word = value.strip().lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    return default
+    return None
 
 
-def _choice(value: str | None, allowed, default: str) -> str:
-    return value if value is not None and value in allowed else default
+def _one_of(allowed) -> Callable[[str], str | None]:
+    return lambda value: value if value in allowed else None
 
 
-def _amount(value: str | None) -> str:
+def _amount(value: str) -> str | None:
     """A minimum amount: 0 to MAX_MIN_AMOUNT in whole cents, as at most 13 characters."""
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(value.strip())
     except (InvalidOperation, ValueError):
-        return "0"
+        return None
     if not amount.is_finite() or amount < 0 or amount > MAX_MIN_AMOUNT:
-        return "0"
+        return None
     # Rounded to cents before formatting: a normalised 1e-999990 printed with "f" was a
     # million digits.
     cents = amount.quantize(CENTS)
     return format(cents.normalize(), "f") if cents else "0"
 
 
-def _locale(value: str | None) -> str:
-    value = (value or "").strip()
-    return value if len(value) <= 35 and LOCALE.match(value) else WidgetOptions.locale
+def _locale(value: str) -> str | None:
+    value = value.strip()
+    return value if len(value) <= 35 and LOCALE.match(value) else None
 
 
-def _language(value: str | None) -> str:
-    value = (value or "").strip()
-    return value.lower().replace("_", "-") if LANGUAGE.match(value) else ""
+def _language(value: str) -> str | None:
+    value = value.strip()
+    return value.lower().replace("_", "-") if LANGUAGE.match(value) else None
 
 
-def _label(value: str | None) -> str:
+def _label(value: str) -> str | None:
     """A replacement word: plain text up to MAX_LABEL_CHARS, without control characters.
 
     Templates escape it and the script sets it as textContent, so markup stays text."""
-    text = CONTROL_CHARS.sub("", value or "").strip()
-    return " ".join(text.split()) if len(text) <= MAX_LABEL_CHARS else ""
+    text = CONTROL_CHARS.sub("", value).strip()
+    return " ".join(text.split()) if len(text) <= MAX_LABEL_CHARS else None
 
 
-def _tiers(value: str | None) -> str:
+_tier_seconds = _float_between(1.0, 120.0)
+
+
+def _tiers(value: str) -> str | None:
     """Alert tiers, normalised (`100:#eab308:coin:10`); any invalid part voids the option."""
-    if not value or len(value) > MAX_TIERS_CHARS:
-        return ""
     tiers = []
     for spec in value.split(",")[: MAX_TIERS + 1]:
         amount, colour, sound, seconds = (spec.strip().split(":") + ["", "", ""])[:4]
         if spec.count(":") > 3 or not TIER_AMOUNT.match(amount):
-            return ""
+            return None
         if (colour and not _colour(colour)) or (sound and sound not in SOUNDS):
-            return ""
-        duration = _float(seconds, 1.0, 120.0, 0.0) if seconds else 0.0
+            return None
+        duration = _tier_seconds(seconds) if seconds else None
         if seconds and not duration:
-            return ""
-        seconds = f"{duration:g}" if duration else ""
-        tiers.append(":".join([amount, _colour(colour), sound, seconds]))
-    return ",".join(tiers) if len(tiers) <= MAX_TIERS else ""
+            return None
+        colour = (_colour(colour) or "") if colour else ""
+        tiers.append(":".join([amount, colour, sound, f"{duration:g}" if duration else ""]))
+    return ",".join(tiers) if len(tiers) <= MAX_TIERS else None
 
 
 def tier_list(tiers: str) -> list[dict]:
@@ -295,49 +224,119 @@ def tier_list(tiers: str) -> list[dict]:
     return result
 
 
+# --- the declaration of an option ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one option is read and used (WidgetOptions' field metadata)."""
+
+    parse: Callable[[str], Any]
+    query: str = ""  # its query-string name, when it is not the field's name
+    aliases: tuple[str, ...] = ()  # older or longer names also read (first non-empty wins)
+    css: str = ""  # the CSS custom property it sets, when not the default
+    css_value: Callable[[Any], str] = str
+    max_chars: int = MAX_VALUE_CHARS  # a longer value is ignored unread
+
+
+def option(default: Any, parse: Callable[[str], Any], **spec: Any) -> Any:
+    return field(default=default, metadata={"option": OptionSpec(parse, **spec)})
+
+
+def _spec(name: str) -> OptionSpec:
+    return _SPECS[name]
+
+
+@dataclass(frozen=True)
+class WidgetOptions:
+    """Validated options of one widget page; the defaults are the default theme."""
+
+    overlay: bool = option(False, _bool)
+    # Colours: "" means "the theme's default for this mode".
+    text: str = option("", _colour, css="--fb-text")
+    bar: str = option("", _colour, css="--fb-bar")
+    background: str = option("", _colour, query="bg", aliases=("background",), css="--fb-bg")
+    font: str = option("system", _one_of(FONTS), css="--fb-font", css_value=FONTS.__getitem__)
+    size: int = option(18, _int_between(10, 96), css="--fb-size", css_value="{}px".format)  # px
+    rows: int = option(10, _int_between(1, 25), aliases=("limit",))
+    locale: str = option("en-US", _locale)
+    currency_display: str = option("symbol", _one_of(CURRENCY_DISPLAYS))
+    decimals: bool = option(True, _bool)
+    messages: bool = option(True, _bool)
+    amounts: bool = option(True, _bool)
+    title: bool = option(True, _bool)
+    board: str = option("fundraisers", _one_of(BOARDS))
+    layout: str = option("horizontal", _one_of(LAYOUTS))
+    duration: float = option(6.0, _float_between(1.0, 120.0))  # alert seconds on screen
+    sound: str = option("chime", _one_of(SOUNDS))
+    volume: int = option(50, _int_between(0, 100))
+    min_amount: str = option("0", _amount, query="min")
+    speed: int = option(60, _int_between(10, 600))  # ticker pixels per second
+    max_lag: float = option(15.0, _float_between(5.0, 300.0))  # alerts: most seconds behind
+    tiers: str = option("", _tiers, max_chars=MAX_TIERS_CHARS)  # alerts, see _tiers
+    width: str = option("normal", _one_of(WIDTHS))
+    lang: str = option("", _language)  # "" means "from the locale"; see words.language_for
+    # Label overrides (words.LABEL_WORDS): "" keeps the translated word.
+    label_raised: str = option("", _label)
+    label_goal: str = option("", _label)
+    label_donations: str = option("", _label)
+    label_latest: str = option("", _label)
+    label_donated: str = option("", _label)
+    label_title: str = option("", _label)
+    label_stretch: str = option("", _label)
+
+    # --- what the page uses ----------------------------------------------------------------
+
+    def css_variables(self) -> str:
+        """Custom properties for the page's <style>: only validated, non-default values."""
+        pairs = []
+        for item in fields(self):
+            spec, value = _spec(item.name), getattr(self, item.name)
+            if spec.css and value != item.default:
+                pairs.append(f"{spec.css}:{spec.css_value(value)}")
+        return ";".join(pairs)
+
+    def client_config(self) -> dict:
+        """What the script needs (json_script escapes it for the page)."""
+        config = asdict(self)
+        config["sound_url"] = SOUNDS[self.sound]
+        config["tiers"] = tier_list(self.tiers)
+        return config
+
+    def query_pairs(self, **changes) -> list[tuple[str, str]]:
+        """The non-default options as (query name, value) pairs, for links and embeds."""
+        options = {**asdict(self), **changes}
+        pairs = []
+        for item in fields(self):
+            value = options[item.name]
+            if value == item.default:
+                continue
+            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+            pairs.append((_spec(item.name).query or item.name, text))
+        return pairs
+
+    def query_string(self, **changes) -> str:
+        return urlencode(self.query_pairs(**changes))
+
+
+_SPECS: dict[str, OptionSpec] = {f.name: f.metadata["option"] for f in fields(WidgetOptions)}
+
+
+def _raw_value(query: Mapping[str, str], name: str, spec: OptionSpec) -> str | None:
+    """The option's value as given: the first non-empty one of its names, if short enough."""
+    for key in (spec.query or name, *spec.aliases):
+        value = query.get(key)
+        if value and len(value) <= spec.max_chars:
+            return value
+    return None
+
+
 def parse_options(query) -> WidgetOptions:
     """Validated options from a QueryDict (or any mapping of strings)."""
-
-    def get(name: str) -> str | None:
-        value = query.get(name)
-        return value if value is None or len(value) <= MAX_VALUE_CHARS else None
-
-    defaults = WidgetOptions()
-    return WidgetOptions(
-        overlay=_bool(get("overlay"), False),
-        text=_colour(get("text")),
-        bar=_colour(get("bar")),
-        background=_colour(get("bg") or get("background")),
-        font=_choice(get("font"), FONTS, defaults.font),
-        size=_int(get("size"), 10, 96, defaults.size),
-        rows=_int(get("rows") or get("limit"), 1, 25, defaults.rows),
-        locale=_locale(get("locale")),
-        currency_display=_choice(
-            get("currency_display"), CURRENCY_DISPLAYS, defaults.currency_display
-        ),
-        decimals=_bool(get("decimals"), True),
-        messages=_bool(get("messages"), True),
-        amounts=_bool(get("amounts"), True),
-        title=_bool(get("title"), True),
-        board=_choice(get("board"), BOARDS, defaults.board),
-        layout=_choice(get("layout"), LAYOUTS, defaults.layout),
-        duration=_float(get("duration"), 1.0, 120.0, defaults.duration),
-        sound=_choice(get("sound"), SOUNDS, defaults.sound),
-        volume=_int(get("volume"), 0, 100, defaults.volume),
-        min_amount=_amount(get("min")) if get("min") else "0",
-        speed=_int(get("speed"), 10, 600, defaults.speed),
-        max_lag=_float(get("max_lag"), 5.0, 300.0, defaults.max_lag),
-        tiers=_tiers(query.get("tiers")),
-        width=_choice(get("width"), WIDTHS, defaults.width),
-        lang=_language(get("lang")),
-        label_raised=_label(get("label_raised")),
-        label_goal=_label(get("label_goal")),
-        label_donations=_label(get("label_donations")),
-        label_latest=_label(get("label_latest")),
-        label_donated=_label(get("label_donated")),
-        label_title=_label(get("label_title")),
-        label_stretch=_label(get("label_stretch")),
-    )
-
-
-OPTION_NAMES = [f.name for f in fields(WidgetOptions)]
+    values = {}
+    for name, spec in _SPECS.items():
+        raw = _raw_value(query, name, spec)
+        parsed = spec.parse(raw) if raw is not None else None
+        if parsed is not None:
+            values[name] = parsed
+    return WidgetOptions(**values)
