@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
+from httpx_sse import aconnect_sse
 
 from ..errors import BadData, UpstreamUnavailable
 from ..http import make_async_client
@@ -97,7 +98,8 @@ async def _read_bounded(response: httpx.Response, limit: int = ERROR_BODY_MAX_BY
 
 
 def _headers(api_key: str, position: StreamPosition) -> dict[str, str]:
-    headers = {**auth_headers(api_key), "Accept": "text/event-stream", "Cache-Control": "no-store"}
+    # aconnect_sse adds the SSE request headers (Accept: text/event-stream, Cache-Control).
+    headers = auth_headers(api_key)
     if position.last_event_id:
         headers["Last-Event-ID"] = position.last_event_id
     return headers
@@ -124,8 +126,11 @@ async def listen(
     try:
         async with (
             make_async_client(timeout, transport=transport) as http,
-            http.stream("GET", url, headers=_headers(api_key, position)) as response,
+            aconnect_sse(http, "GET", url, headers=_headers(api_key, position)) as source,
         ):
+            # httpx-sse opens the stream; its events are read by sse.py's bounded reader
+            # (httpx-sse's own iterator has no line/event bounds nor a liveness deadline).
+            response = source.response
             if response.status_code != 200:
                 raise error_for_response(response, await _read_bounded(response))
             yield Listener(response, position, read_timeout, on_line)

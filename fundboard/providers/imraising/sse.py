@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import httpx
+from httpx_sse import SSEError
 
 __all__ = [
     "Event",
@@ -54,7 +55,7 @@ class StreamTooLarge(Exception):
     """A line longer than the bound: not an event stream we can read."""
 
 
-class NotAnEventStream(Exception):
+class NotAnEventStream(SSEError):
     """The reply is not `text/event-stream`."""
 
 
