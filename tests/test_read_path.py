@@ -240,8 +240,9 @@ def test_the_fast_lane_leaves_anything_unusual_to_the_normal_chain(
     client.get(URL)  # cached
     assert client.get(URL, headers={"Host": "evil.example"}).status_code == 400  # ALLOWED_HOSTS
     assert client.post(URL).status_code == 405
+    assert client.head(URL).status_code == 405  # as the view says (require_GET)
     assert client.get("/api/v1/campaigns/nope").status_code == 404
-    assert len(normal_chain_calls) == 4
+    assert len(normal_chain_calls) == 5
 
 
 def test_under_asgi_a_cached_answer_is_the_same(campaign, normal_chain_calls):

@@ -71,7 +71,8 @@ class FastLaneMiddleware:
         return self._finish(request, response)
 
     def _from_memory(self, request) -> HttpResponse | None:
-        if request.method not in ("GET", "HEAD") or not request.path.startswith(PATH_PREFIXES):
+        # GET only: the views answer HEAD with 405 (require_GET), and so must we.
+        if request.method != "GET" or not request.path.startswith(PATH_PREFIXES):
             return None
         if not self._plain_request(request):
             return None
