@@ -9,11 +9,14 @@ socket cannot connect there, so the page stays on the snapshot it was given.
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from fundboard.widgets.modules import MODULES
 
 ORIGIN = "http://widgets.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -257,3 +260,21 @@ def test_widgets_draw_stretch_goals_no_goal_and_hostile_names_under_the_page_csp
     assert page.locator(".fb-name").all_inner_texts() == [name, "Anonym"]
     assert page.locator(".fb-row-amount").all_inner_texts() == ["1.234,50\u00a0€", "5,00\u00a0€"]
     assert page.locator("b").count() == 0
+
+
+def test_after_collectstatic_every_module_loads_by_its_hashed_name(
+    fundboard_server, page, tmp_path
+):
+    """Production: the entry and, through the import map, each module it imports come by
+    hashed names (cached for long by WhiteNoise), so no release mixes old and new modules."""
+    env = {"FUNDBOARD_COLLECTED_STATIC": "1", "STATIC_ROOT": str(tmp_path / "collected")}
+    server = fundboard_server(CAMPAIGNS, start=False, extra_env=env)
+    server.manage("collectstatic", "--noinput", "-v0")
+    server.start()
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
+    page.goto(f"{server.url}/c/s/alerts")
+    page.wait_for_selector("html:not([data-pending])")
+    paths = [urlsplit(url).path for url in scripts]
+    assert len(paths) == 1 + len(MODULES), paths  # each loaded once, by one name
+    assert all(re.fullmatch(r"/static/fundboard/[a-z/_]+\.[0-9a-f]{12}\.js", p) for p in paths)
