@@ -27,7 +27,7 @@ from .page_cache import page_cache
 from .theme import FONTS, SOUNDS, WIDGETS, WidgetOptions, parse_options
 from .words import language_for, widget_words
 
-__all__ = ["PAGES", "campaign_index", "widget_page"]
+__all__ = ["PAGES", "campaign_index", "serve_from_page_cache", "widget_page"]
 
 # Pages drawn like the widgets but not listed on the index: the sponsor match line
 # (its URL is fundboard/matching's).
@@ -55,22 +55,26 @@ def _with_widget_headers(response, campaign: Campaign, request):
     return response
 
 
-@xframe_options_exempt
-@require_GET
-def widget_page(request, slug: str, widget: str):
-    if widget not in PAGES:
-        raise Http404("No such widget")
-    # The campaign's current version, from memory (no query while cached): a page rendered
-    # at this version is still right (page_cache.py).
+def serve_from_page_cache(request, slug: str, render_page):
+    """The page for this URL from the page cache while the campaign's version holds (read
+    from memory: no query while cached), else `render_page()`, kept for that version."""
     current = snapshot_cache.get(slug, campaign_id_for_slug)
     if current is None:
         raise Http404("No such campaign")
     key = (request.get_host(), request.get_full_path())
     response = page_cache.get(key, current.version)
     if response is None:
-        response = _render_widget_page(request, slug, widget)
+        response = render_page()
         page_cache.put(key, current.version, response)
     return response
+
+
+@xframe_options_exempt
+@require_GET
+def widget_page(request, slug: str, widget: str):
+    if widget not in PAGES:
+        raise Http404("No such widget")
+    return serve_from_page_cache(request, slug, lambda: _render_widget_page(request, slug, widget))
 
 
 def _render_widget_page(request, slug: str, widget: str):
