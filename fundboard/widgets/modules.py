@@ -9,6 +9,9 @@ browser looks up each resolved import in it and fetches the version that belongs
 release (`?v=<hash>` in embedded mode, the hashed name after collectstatic).
 
 The map is inline, so the widget CSP allows exactly it by its SHA-256 (framing.py).
+Import maps work in Chromium 89+ (OBS's browser source), Firefox 108+ and Safari 16.4+; an
+older browser ignores the map and loads the plain URLs: the page still works, only without
+this guarantee across a release.
 """
 
 from __future__ import annotations
