@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/profile_read_path.py                  # µs per request, 2,000 each
     .venv/bin/python bench/profile_read_path.py --profile json   # and cProfile of 500 of them
-    .venv/bin/python bench/profile_read_path.py --without fundboard.widgets.fast_lane
+    .venv/bin/python bench/profile_read_path.py --no-fast-lane   # Django's handler for all
+    .venv/bin/python bench/profile_read_path.py --without whitenoise --no-fast-lane
 
 Calls `fundboard.asgi.application` with a plain HTTP scope, one request after another, for
 /healthz, the JSON snapshot and a widget page (a fresh SQLite database with the bench
 campaign). No sockets, no HTTP parsing: what is left is Django's handler, the middleware
-chain and the view, which is what `serve` adds to the server's own work. `--without` drops
-middleware (by a part of their dotted path) to see what each costs.
+chain and the view, which is what `serve` adds to the server's own work. `--no-fast-lane`
+sends every request to Django's handler (fundboard/widgets/fast_lane.py answers cached ones
+in front of it); `--without` drops middleware (by a part of their dotted path) to see what
+each costs.
 """
 
 from __future__ import annotations
@@ -46,16 +49,16 @@ def prepare_database(donations: int) -> None:
         subprocess.run([PY, "manage.py", *args], check=True, cwd=REPO, capture_output=True)
 
 
-def load_application(without: list[str]):
+def load_application(without: list[str], fast_lane: bool):
     import django
     from django.conf import settings
 
     django.setup()
     for part in without:
         settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if part not in m]
-    from fundboard.asgi import application
+    from fundboard.asgi import application, django_asgi_app
 
-    return application
+    return application if fast_lane else django_asgi_app
 
 
 async def call(application, path: str) -> int:
@@ -113,9 +116,10 @@ def main() -> None:
     parser.add_argument("--donations", type=int, default=200)
     parser.add_argument("--profile", choices=sorted(PATHS), default="")
     parser.add_argument("--without", action="append", default=[], metavar="MIDDLEWARE")
+    parser.add_argument("--no-fast-lane", dest="fast_lane", action="store_false")
     args = parser.parse_args()
     prepare_database(args.donations)
-    application = load_application(args.without)
+    application = load_application(args.without, args.fast_lane)
     print(f"load average: {os.getloadavg()}")
     asyncio.run(measure(application, args.requests, args.profile))
 

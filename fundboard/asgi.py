@@ -16,10 +16,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Djang
 
 from fundboard.dashboard.routing import websocket_urlpatterns as staff_sockets  # noqa: E402
 from fundboard.live.routing import websocket_urlpatterns as public_sockets  # noqa: E402
+from fundboard.widgets.fast_lane import FastLaneApp  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Cached JSON snapshots and widget pages are answered in front of Django (issue 17).
+        "http": FastLaneApp(django_asgi_app),
         "websocket": URLRouter(public_sockets + staff_sockets),
     }
 )

@@ -66,9 +66,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: public JSON snapshots and widget pages already in memory are answered in the
-    # event loop, with the security headers of the middleware below (issue 17).
-    "fundboard.widgets.fast_lane.FastLaneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

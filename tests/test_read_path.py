@@ -5,14 +5,16 @@ Issue 17: every snapshot request used to rebuild the snapshot from the database,
 has the current version gets a bodyless 304, and caches in front may keep it for a second.
 """
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import transaction
-from django.test import AsyncClient, Client
+from django.test import Client
 
+from fundboard.asgi import application
 from fundboard.campaigns.loader import load_campaigns
 from fundboard.campaigns.models import Campaign
 from fundboard.ingest.services import commit_change, ingest_donations
@@ -20,6 +22,7 @@ from fundboard.live.consumers import campaign_id_for_slug
 from fundboard.live.snapshot import build_snapshot, snapshot_message
 from fundboard.live.snapshot_cache import SnapshotCache, snapshot_cache
 from fundboard.live.views import CACHE_CONTROL
+from fundboard.widgets import fast_lane
 
 from .factories import make_campaign, make_source, record
 
@@ -193,12 +196,52 @@ def test_reloading_the_campaigns_file_is_a_new_version(client, campaign):
     assert b"Autumn Drive" in client.get(page).content
 
 
-# --- the fast lane (widgets/fast_lane.py) -----------------------------------------------------
+# --- the fast lane (widgets/fast_lane.py), in front of Django's ASGI handler ---------------------
+
+
+def _asgi_get(path: str, headers: dict[str, str] | None = None, method: str = "GET"):
+    """One request through fundboard.asgi.application, as daphne or uvicorn would make it."""
+    path, _, query = path.partition("?")
+    headers = {"host": "testserver", **{k.lower(): v for k, v in (headers or {}).items()}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict] = []
+
+    async def run():
+        received = []
+
+        async def receive():
+            if received:  # the body was read: the client stays connected
+                await asyncio.Event().wait()
+            received.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await application(scope, receive, send)
+
+    async_to_sync(run)()
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
 
 
 @pytest.fixture
 def normal_chain_calls(monkeypatch):
-    """How many requests went down the normal middleware chain (SessionMiddleware saw them)."""
+    """The paths of the requests Django's middleware chain saw (SessionMiddleware's hook)."""
     calls = []
     original = SessionMiddleware.process_request
     monkeypatch.setattr(
@@ -209,47 +252,58 @@ def normal_chain_calls(monkeypatch):
     return calls
 
 
+# Django's handler reads the database in its own threads: committed data, not a test transaction.
+asgi_db = pytest.mark.django_db(transaction=True)
+
+
+@asgi_db
 @pytest.mark.parametrize("path", [URL, "/c/spring/thermometer?theme=dark"])
-def test_a_cached_answer_skips_the_middleware_chain_with_the_same_headers(
-    client, campaign, normal_chain_calls, path
-):
-    first = client.get(path)  # nothing cached yet: the normal chain and the view
+def test_a_cached_answer_skips_django_with_the_same_headers(campaign, normal_chain_calls, path):
+    first = _asgi_get(path)  # nothing cached yet: Django, its middleware and the view
     assert normal_chain_calls == [path.partition("?")[0]]
-    again = client.get(path)  # from memory, in the fast lane
+    again = _asgi_get(path)  # from memory, in the fast lane
     assert normal_chain_calls == [path.partition("?")[0]]
-    assert again.status_code == first.status_code == 200 and again.content == first.content
-    assert dict(again.items()) == dict(first.items())
+    assert again == first and again[0] == 200
+    headers = again[1]
     # The security headers of the chain it skipped are there all the same.
-    assert again["X-Content-Type-Options"] == "nosniff"
-    assert again["Referrer-Policy"] == "same-origin"
-    assert again["Content-Length"] == str(len(again.content))
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Content-Length"] == str(len(again[2]))
 
 
-def test_the_json_may_not_be_framed_and_a_widget_page_may(client, campaign):
-    for _ in range(2):  # the normal chain, then the fast lane
-        assert client.get(URL)["X-Frame-Options"] == "DENY"
-        page = client.get("/c/spring/ticker")
-        assert (
-            "X-Frame-Options" not in page and "frame-ancestors" in page["Content-Security-Policy"]
-        )
+@asgi_db
+def test_the_json_may_not_be_framed_and_a_widget_page_may(campaign, normal_chain_calls):
+    for _ in range(2):  # Django, then the fast lane
+        assert _asgi_get(URL)[1]["X-Frame-Options"] == "DENY"
+        _, headers, _ = _asgi_get("/c/spring/ticker")
+        assert "X-Frame-Options" not in headers
+        assert "frame-ancestors" in headers["Content-Security-Policy"]
+    assert len(normal_chain_calls) == 2
 
 
-def test_the_fast_lane_leaves_anything_unusual_to_the_normal_chain(
-    client, campaign, normal_chain_calls
-):
-    client.get(URL)  # cached
-    assert client.get(URL, headers={"Host": "evil.example"}).status_code == 400  # ALLOWED_HOSTS
-    assert client.post(URL).status_code == 405
-    assert client.head(URL).status_code == 405  # as the view says (require_GET)
-    assert client.get("/api/v1/campaigns/nope").status_code == 404
+@asgi_db
+def test_a_304_from_the_fast_lane(campaign, normal_chain_calls):
+    tag = _asgi_get(URL)[1]["ETag"]
+    status, headers, body = _asgi_get(URL, {"If-None-Match": tag})
+    assert (status, body, headers["ETag"]) == (304, b"", tag)
+    assert normal_chain_calls == [URL]
+
+
+@asgi_db
+def test_the_fast_lane_leaves_anything_unusual_to_django(campaign, normal_chain_calls):
+    _asgi_get(URL)  # cached
+    assert _asgi_get(URL, {"Host": "evil.example"})[0] == 400  # not in ALLOWED_HOSTS
+    assert _asgi_get(URL, method="POST")[0] == 403  # Django's answer: CSRF comes first
+    assert _asgi_get(URL, method="HEAD")[0] == 405  # as the view says (require_GET)
+    assert _asgi_get("/api/v1/campaigns/nope")[0] == 404
     assert len(normal_chain_calls) == 5
 
 
-def test_under_asgi_a_cached_answer_is_the_same(campaign, normal_chain_calls):
-    # Django's ASGI handler: the middleware chain in async mode, as under daphne and uvicorn
-    # (async_to_sync from this thread: the views' database work stays on the test's connection)
-    get = async_to_sync(AsyncClient().get)
-    first = get(URL)
-    again = get(URL, headers={"If-None-Match": first["ETag"]})
-    assert again.status_code == 304 and again["ETag"] == first["ETag"]
-    assert normal_chain_calls == [URL]
+@asgi_db
+def test_a_failure_in_the_fast_lane_is_answered_by_django(
+    campaign, normal_chain_calls, monkeypatch
+):
+    _asgi_get(URL)
+    monkeypatch.setattr(fast_lane, "snapshot_response", lambda *args: 1 / 0)
+    assert _asgi_get(URL)[0] == 200
+    assert normal_chain_calls == [URL, URL]
