@@ -258,13 +258,14 @@ class LiveBroadcaster:
         flushes = self._flushes.setdefault(campaign_id, deque(maxlen=BUSY_FLUSHES))
         try:
             await asyncio.sleep(self._snapshot_delay(flushes))
-            # Leave the pending set before reading, so a change committed during the read
-            # schedules one more snapshot instead of being lost.
-            self._pending.discard(campaign_id)
-            flushes.append(time.monotonic())
-            text, version = await read_snapshot_in_thread(campaign_id)
         finally:
+            # Leave the pending set before reading, so a change committed during the read
+            # schedules one more snapshot instead of being lost. Not after the read: by then
+            # the mark may be that next snapshot's, and clearing it let a third change
+            # schedule a twin of it (two snapshots at once, seen under load on PostgreSQL).
             self._pending.discard(campaign_id)
+        flushes.append(time.monotonic())
+        text, version = await read_snapshot_in_thread(campaign_id)
         if text is None:
             return
         message = _layer_message(text, "snapshot", version)
