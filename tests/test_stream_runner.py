@@ -22,6 +22,7 @@ from django.utils import timezone
 from fundboard.campaigns.models import Source
 from fundboard.ingest import signals
 from fundboard.ingest.models import Donation
+from fundboard.live.broadcast import broadcaster
 from fundboard.live.snapshot import build_snapshot
 from fundboard.runners.orm import db
 from fundboard.runners.stream import StreamRunner
@@ -43,6 +44,16 @@ FAST_OPTIONS = {
     "backfill_overlap": 60,
     "reconcile_interval": 3600,
 }
+
+
+@pytest.fixture(autouse=True)
+def broadcasts_finished(transactional_db) -> Iterator[None]:
+    """After each test, wait for the broadcaster's snapshot reads (a window after the last
+    commit, in a worker thread) before the database is emptied. On PostgreSQL a read still
+    in its transaction deadlocks with the teardown's TRUNCATE; the flush was the victim, and
+    the next tests on that worker met the last one's rows ("live" already exists)."""
+    yield
+    broadcaster.flush()
 
 
 def make_stream_source(key: str = ADVANCED_KEY, **options) -> Source:
