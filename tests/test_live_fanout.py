@@ -238,7 +238,7 @@ def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
     # viewers alone (reading and sending the snapshot at once slowed its delivery).
     campaign = make_campaign()
     source = make_source(campaign)
-    arrivals = {}
+    arrivals = []
 
     async def one_donation():
         broadcaster.bind(asyncio.get_running_loop())
@@ -249,10 +249,14 @@ def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
         await sync_to_async(ingest_donations)(source.pk, [record("7.00", uid="lone")])
         for _ in range(2):
             message = json.loads(await asyncio.wait_for(outbox.get(), 5))
-            arrivals[message["type"]] = (loop.time() - start, message["data"])
+            arrivals.append((message["type"], loop.time() - start, message["data"]))
         await hub.leave(campaign_group(campaign.pk), outbox)
 
     asyncio.run(one_donation())
-    (event_at, event), (snapshot_at, snapshot) = arrivals["donation"], arrivals["snapshot"]
-    assert event_at < 0.25 <= snapshot_at, arrivals
+    assert [kind for kind, _, _ in arrivals] == ["donation", "snapshot"], arrivals
+    (_, event_at, event), (_, snapshot_at, snapshot) = arrivals
+    # Measured from each other, not from the start: under load the commit alone can take
+    # longer than the window (0.37 s seen on PostgreSQL). Sent together, they arrive within
+    # a snapshot read of each other; the window keeps them 0.3 s apart, less delivery jitter.
+    assert snapshot_at - event_at >= 0.2, arrivals
     assert snapshot["total"] == "7.00" and snapshot["version"] == event["version"]
