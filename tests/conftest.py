@@ -7,10 +7,15 @@ import tempfile
 
 import pytest
 
+import fundboard.sandbox.server
 from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.server import SandboxServer
 
-from .support import FundboardServer, postgres_url, redis_url
+from .support import FundboardServer, free_port, postgres_url, redis_url
+
+# Sandbox servers and the test modules that import free_port take this worker's own ports
+# (tests/support.py says why). Set here, before any test module is imported.
+fundboard.sandbox.server.free_port = free_port
 
 
 def pytest_configure(config):

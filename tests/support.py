@@ -26,15 +26,42 @@ import httpx
 import psycopg
 from websockets.sync.client import ClientConnection, connect
 
-from fundboard.sandbox.server import free_port
-
 REPO = Path(__file__).resolve().parent.parent
+
+# Ports for test servers: each pytest-xdist worker scans a range of its own, below the
+# kernel's ephemeral range (32768+), instead of asking the kernel for port 0. With port 0,
+# a port probed and closed by one worker could be handed to another worker's server (or to
+# an outgoing connection) before the first one's subprocess bound it; its readiness check then
+# reached the other server and the test saw that server's 404s.
+PORTS_PER_WORKER = 2500
+FIRST_TEST_PORT = 10000
+_next_port: dict[str, int] = {}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` now, from this worker's own range (see above)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    low = FIRST_TEST_PORT + (index % 8) * PORTS_PER_WORKER
+    port = _next_port.get(host) or low + int.from_bytes(os.urandom(2)) % PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = low + (port + 1 - low) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _next_port[host] = port
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + PORTS_PER_WORKER - 1}")
+
 
 __all__ = [
     "REPO",
     "FundboardServer",
     "LiveClient",
     "wait_for",
+    "free_port",
     "postgres_url",
     "redis_url",
     "pg_connections",
