@@ -260,3 +260,30 @@ def test_a_lone_donation_is_announced_first_and_its_snapshot_one_window_later():
     # a snapshot read of each other; the window keeps them 0.3 s apart, less delivery jitter.
     assert snapshot_at - event_at >= 0.2, arrivals
     assert snapshot["total"] == "7.00" and snapshot["version"] == event["version"]
+
+
+def test_a_socket_gets_its_snapshot_first_even_if_a_donation_arrives_while_it_is_read():
+    """The contract: a socket's first message is the snapshot. A donation dispatched while
+    the joining socket's snapshot is still being read waits behind it (before, it went out
+    first, straight to the wire; the compose check saw 'first message is donation')."""
+
+    class SlowSnapshotHub(CampaignHub):
+        async def _current_snapshot(self, feed, campaign_id):
+            reading.set()
+            await release.wait()
+            return '{"type":"snapshot","data":{"version":1}}'
+
+    async def scenario():
+        hub, outbox = SlowSnapshotHub(), Outbox()
+        joined = asyncio.create_task(hub.join("campaign-7", outbox, snapshot_of=7))
+        await reading.wait()
+        feed = hub._feeds["campaign-7"]
+        hub.dispatch(feed, {"text": '{"type":"donation","data":{"version":2}}', "kind": "donation"})
+        release.set()
+        await joined
+        first, second = await outbox.get(), await outbox.get()
+        await hub.leave("campaign-7", outbox)
+        return [json.loads(first)["type"], json.loads(second)["type"]]
+
+    reading, release = asyncio.Event(), asyncio.Event()
+    assert asyncio.run(scenario()) == ["snapshot", "donation"]

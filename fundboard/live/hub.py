@@ -45,7 +45,9 @@ class Outbox:
     """
 
     # Slots: the hub reads every outbox on every broadcast, and compact objects read faster.
-    __slots__ = ("events", "limit", "items", "ready", "overflowed", "closed", "direct", "sending")
+    __slots__ = (
+        "events", "limit", "items", "ready", "overflowed", "closed", "direct", "sending", "greeted"
+    )  # fmt: skip
 
     def __init__(
         self, limit: int = OUTBOX_LIMIT, *, events: bool = True, direct: DirectWriter | None = None
@@ -62,11 +64,21 @@ class Outbox:
         # piled up in slow viewers' kernel buffers, seconds behind; bench/bench_scale.py).
         self.direct = direct if events else None
         self.sending = False  # the writer holds a message it has not finished sending
+        # False from joining until the first snapshot is in: a socket's first message is the
+        # snapshot (the contract), so what arrives before it is held behind it, never direct.
+        self.greeted = True
+
+    def greet(self, snapshot: str | None) -> None:
+        """Put the first snapshot ahead of anything that arrived while it was being read."""
+        if snapshot is not None:
+            self.items.appendleft(snapshot)
+        self.greeted = True
+        self.ready.set()
 
     def put(self, text: str, frame: bytes | None = None) -> bool:
         """Queue a message (True: it was written at once instead, see the class docstring)."""
         # Straight to the wire only when nothing is queued or being sent: order is kept.
-        idle = not self.items and not self.sending
+        idle = self.greeted and not self.items and not self.sending
         if idle and frame is not None and self.direct is not None and self.direct.write(frame):
             return True
         if len(self.items) >= self.limit:
@@ -78,7 +90,7 @@ class Outbox:
         return False
 
     async def get(self) -> str | None:
-        while not self.items:
+        while not self.items or not self.greeted:
             if self.closed:
                 return None
             self.ready.clear()
@@ -122,12 +134,16 @@ class CampaignHub:
                 feed.reader = asyncio.create_task(self._read(feed), name=f"hub-{group}")
                 if (campaign_id := _campaign_of(group)) is not None:
                     snapshot_cache.follow(campaign_id)  # the JSON endpoint may trust its cache
+            if snapshot_of is not None:
+                outbox.greeted = False  # events wait behind the snapshot read below
             (feed.members if outbox.events else feed.snapshot_members).add(outbox)
         if snapshot_of is None:
             return
-        snapshot = await self._current_snapshot(feed, snapshot_of)
-        if snapshot is not None:  # None: the campaign is gone
-            outbox.put(snapshot)
+        snapshot = None  # stays None if the campaign is gone (or the read failed)
+        try:
+            snapshot = await self._current_snapshot(feed, snapshot_of)
+        finally:
+            outbox.greet(snapshot)  # even on failure: never hold the socket's messages for ever
 
     async def leave(self, group: str, outbox: Outbox) -> None:
         outbox.close()
