@@ -18,6 +18,17 @@ from .support import FundboardServer, free_port, postgres_url, redis_url
 fundboard.sandbox.server.free_port = free_port
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Before a test's fixtures (its database) are torn down, let the broadcaster's snapshot
+    reads of that test finish: one still in its transaction deadlocks PostgreSQL's TRUNCATE,
+    and the next tests on that worker then meet the last one's rows. Bounded: 2 s at most."""
+    from fundboard.live.broadcast import broadcaster
+
+    broadcaster.wait_for_reads(timeout=2.0)
+    return (yield)
+
+
 def pytest_configure(config):
     isolate_xdist_worker_redis()
 

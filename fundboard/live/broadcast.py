@@ -158,6 +158,13 @@ class LiveBroadcaster:
         if not future.cancelled() and future.exception() is not None:
             log.error("broadcast failed: %r", future.exception())
 
+    def wait_for_reads(self, timeout: float) -> None:
+        """Wait (from a sync caller) until the work submitted to this object's loop from other
+        threads (snapshot reads and sends) is done; what is only scheduled is not waited for."""
+        deadline = time.monotonic() + timeout
+        while self._inflight and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def flush(self, timeout: float = 5.0) -> None:
         """Wait (from a sync caller) until what was submitted has been sent."""
         deadline = time.monotonic() + timeout
