@@ -11,8 +11,10 @@ campaign uses for a currency it has no rate of its own for: directly, inverted, 
 the base (GBP -> EUR -> USD). Only donations arriving later use them; stored ones keep
 their rate until staff re-rate.
 
-The request goes to that URL only: no redirects are followed, the answer is bounded in size
-and time, and a failed or malformed fetch keeps the rates already stored.
+The request goes to that URL only, through the upstream clients' one HTTP layer
+(fundboard/providers/http.py: its User-Agent, TLS, timeouts and status mapping): no
+redirects are followed, the answer is bounded in size and time, and a failed or malformed
+fetch keeps the rates already stored.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from django.conf import settings
 from django.db import transaction
 
 from fundboard.providers import bounded_json
+from fundboard.providers.errors import ProviderError
+from fundboard.providers.http import make_client, raise_for_status, read_body, transport_error
 
 from .models import ExchangeRate, RateOrigin
 
@@ -36,8 +40,9 @@ log = logging.getLogger("fundboard.fx")
 
 MAX_BYTES = 256 * 1024
 MAX_RATES = 500
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 CODE = re.compile(r"^[A-Z]{3}$")
+# How the feed is named in its errors (never the URL, which may carry a key).
+WHAT = "rates feed"
 
 
 class FeedError(ValueError):
@@ -45,18 +50,24 @@ class FeedError(ValueError):
 
 
 def _download(url: str) -> bytes:
+    """The document's bytes, or FeedError (any status but 2xx, a redirect included: only
+    this URL is asked; a transport failure; a body over MAX_BYTES)."""
     if not url.lower().startswith(("http://", "https://")):
         raise FeedError("the rates URL must be http(s)")
-    client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
-    with client, client.stream("GET", url, headers={"Accept": "application/json"}) as response:
-        if response.status_code != 200:  # a redirect included: only this URL is asked
-            raise FeedError(f"HTTP {response.status_code} from the rates URL")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_BYTES:
-                raise FeedError(f"the rates document is larger than {MAX_BYTES} bytes")
-    return bytes(body)
+    try:
+        with (
+            make_client(headers={"Accept": "application/json"}) as client,
+            client.stream("GET", url) as response,
+        ):
+            body = read_body(response, MAX_BYTES, WHAT)
+        raise_for_status(response, WHAT, body)
+    except httpx.HTTPError as error:
+        raise FeedError(str(transport_error(error, WHAT))) from None
+    except httpx.InvalidURL:  # not an HTTPError: "http://" with no host, say
+        raise FeedError("the rates URL is not a valid URL") from None
+    except ProviderError as error:
+        raise FeedError(str(error)) from None
+    return body
 
 
 def _rate(code: str, value) -> Decimal:
@@ -109,7 +120,7 @@ def fetch_rates(url: str | None = None) -> int:
         return 0
     try:
         base, rates = parse_feed(_download(url))
-    except (FeedError, httpx.HTTPError) as error:
+    except FeedError as error:
         log.warning("rates feed failed, keeping the stored rates: %s", error)
         raise FeedError(str(error)) from None
     count = store_feed(base, rates)

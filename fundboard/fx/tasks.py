@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from celery import shared_task
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -19,18 +20,28 @@ log = logging.getLogger("fundboard.fx")
 
 
 def _fetch_quietly() -> int:
-    close_old_connections()
     try:
         return fetch_rates()
     except FeedError:
         return 0  # logged; the stored rates stay
-    finally:
-        close_old_connections()
+
+
+# The embedded loop's ORM edge, as the runners and the webhook loop have it: Channels closes
+# stale connections before and after the call. Not thread-sensitive: a fetch waits on the
+# network for up to its timeout, and the one thread-sensitive thread serves the synchronous
+# views meanwhile.
+_fetch_in_thread = database_sync_to_async(_fetch_quietly, thread_sensitive=False)
 
 
 @shared_task(name="fundboard.fx.tasks.fetch_rates_task", ignore_result=True)
 def fetch_rates_task() -> int:
-    return _fetch_quietly()
+    # Plain sync code in a worker (database_sync_to_async is for async callers): Django's
+    # own housekeeping around the unit of work, so a broken or aged connection is replaced.
+    close_old_connections()
+    try:
+        return _fetch_quietly()
+    finally:
+        close_old_connections()  # back to the pool between tasks
 
 
 async def run_rates_feed(stop: asyncio.Event) -> None:
@@ -40,7 +51,7 @@ async def run_rates_feed(stop: asyncio.Event) -> None:
     every = settings.FUNDBOARD.get("RATES_EVERY_SECONDS", 3600.0)
     while not stop.is_set():
         try:
-            await asyncio.to_thread(_fetch_quietly)
+            await _fetch_in_thread()
         except Exception:  # the loop outlives one bad fetch
             log.exception("rates feed crashed")
         with contextlib.suppress(TimeoutError):
