@@ -111,8 +111,9 @@ def ingest_with_and_without(source, count: int) -> tuple[float, float]:
 
 def delivery_rate(campaign, source, count: int) -> float:
     from fundboard.ingest.services import ingest_donations
-    from fundboard.webhooks.delivery import DeliveryPolicy, deliver_due
+    from fundboard.webhooks.delivery import deliver_due
     from fundboard.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+    from fundboard.webhooks.policy import DeliveryPolicy
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
