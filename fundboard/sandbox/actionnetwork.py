@@ -90,7 +90,7 @@ class Faults:
 
     def configure(self, body: dict) -> None:
         if body.get("clear"):
-            self.__init__()
+            Faults.__init__(self)  # every field back to its default (named on the class: typed)
         if "fail_next" in body:
             self.fail_next = int(body["fail_next"])
             self.fail_status = int(body.get("status", 500))

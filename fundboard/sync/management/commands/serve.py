@@ -11,6 +11,8 @@ import gc
 import logging
 import os
 import signal
+from collections.abc import Callable
+from typing import Protocol, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,6 +20,16 @@ from django.core.management.base import BaseCommand
 log = logging.getLogger("fundboard.sync")
 
 SERVERS = ("daphne", "uvicorn")
+
+
+class _SystemEventTriggers(Protocol):
+    """The one reactor method used here, typed as Twisted documents it. Twisted declares its
+    reactor methods on zope.interface interfaces, without `self`; mypy without the mypy-zope
+    plugin binds the first argument as `self` and checks every call one argument off."""
+
+    def addSystemEventTrigger(
+        self, phase: str, event_type: str, trigger: Callable[..., object], /, *args: object
+    ) -> object: ...
 
 
 class Command(BaseCommand):
@@ -88,7 +100,8 @@ def serve_daphne(host: str, port: int, ingest: bool, announce) -> None:
             task = _start_ingest(twisted_loop, stop)
             # Let the runners say goodbye (stream_connected off, leases released) before
             # the reactor and its loop stop.
-            reactor.addSystemEventTrigger("before", "shutdown", _stop_ingest, stop, task)
+            triggers = cast(_SystemEventTriggers, reactor)
+            triggers.addSystemEventTrigger("before", "shutdown", _stop_ingest, stop, task)
         announce(host, port, "daphne")
 
     server = Server(
