@@ -2,15 +2,15 @@
 
 Like every widget page (fundboard/widgets/views.py) they carry no numbers: the HTML is the
 campaign's settings, the viewer's URL options and the words in the viewer's language
-(`?lang=es`), so it is cached per campaign version (widgets/page_cache.py) and by any cache
-in front (Cache-Control). static/fundboard/incentives.js fetches the JSON snapshot (served
-from memory, live/snapshot_cache.py), draws it in place of a skeleton (`data-pending`:
-never a zero first), then follows the campaign socket.
+(`?lang=es`), so it is cached by the campaign's page version (widgets/page_cache.py, through
+widgets.views.serve_from_page_cache) and by any cache in front (Cache-Control, ETag).
+static/fundboard/incentives.js fetches the JSON snapshot (served from memory,
+live/snapshot_cache.py), draws it in place of a skeleton (`data-pending`: never a zero
+first), then follows the campaign socket.
 """
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.translation import gettext, pgettext
@@ -18,12 +18,9 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from fundboard.campaigns.models import Campaign
-from fundboard.live.consumers import campaign_id_for_slug
-from fundboard.live.snapshot_cache import snapshot_cache
 from fundboard.widgets.framing import widget_csp
-from fundboard.widgets.page_cache import page_cache
 from fundboard.widgets.theme import WidgetOptions, parse_options
-from fundboard.widgets.views import WIDGET_CACHE_CONTROL
+from fundboard.widgets.views import WIDGET_CACHE_CONTROL, serve_from_page_cache
 from fundboard.widgets.words import language_for
 
 __all__ = ["WIDGETS", "widget_page", "incentive_words"]
@@ -80,13 +77,4 @@ def _render(request, slug: str, widget: str):
 @xframe_options_exempt
 @require_GET
 def widget_page(request, slug: str, widget: str):
-    # The campaign's current version, from memory: a page rendered at it is still right.
-    current = snapshot_cache.get(slug, campaign_id_for_slug)
-    if current is None:
-        raise Http404("No such campaign")
-    key = (request.get_host(), request.get_full_path())
-    response = page_cache.get(key, current.version)
-    if response is None:
-        response = _render(request, slug, widget)
-        page_cache.put(key, current.version, response)
-    return response
+    return serve_from_page_cache(request, slug, lambda: _render(request, slug, widget))

@@ -23,6 +23,8 @@ from fundboard.incentives.snapshot import marathon_parts
 from fundboard.ingest.models import Donation, EntryKind, LeaderboardEntry, counted_value
 from fundboard.matching.compute import match_payload, match_states, matched_total
 
+from .page_version import page_version
+
 __all__ = [
     "ANONYMOUS",
     "build_snapshot",
@@ -269,6 +271,9 @@ def _snapshot_of(campaign: Campaign) -> dict:
             for s in sources
         ],
         **marathon_parts(campaign),  # incentives[] and schedule (fundboard.incentives)
+        # What widget pages' HTML depends on (page_version.py): after every list, so that
+        # page_version_in() finds it from the end.
+        "page_version": page_version(campaign),
         "version": campaign.version,
         "updated_at": _iso(campaign.updated_at),
     }

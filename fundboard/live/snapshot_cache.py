@@ -15,7 +15,8 @@ database work once the campaign is cached. Two ways an entry stays current:
 
 At most `MAX_CAMPAIGNS` entries (least recently used out first): a crawler walking every
 slug cannot grow it. The body is the snapshot's JSON, encoded once per version, and the ETag
-is the version: a snapshot's version moves exactly when its numbers may have.
+is the version: a snapshot's version moves exactly when its numbers may have. Beside it, the
+page version (page_version.py): what widget pages are cached by, unmoved by donations.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fundboard.campaigns.models import Campaign
 
+from .page_version import page_version_in
 from .snapshot import build_snapshot, snapshot_message
 
 __all__ = ["CachedSnapshot", "SnapshotCache", "snapshot_cache", "etag_for"]
@@ -48,6 +50,7 @@ class CachedSnapshot:
     body: bytes  # the snapshot as the JSON endpoint sends it
     etag: str
     expires_at: float  # time.monotonic(); inf while the hub follows the campaign
+    page_version: str  # the widget pages' cache key (page_version.py)
 
 
 def _body_of(message: str) -> bytes:
@@ -138,6 +141,7 @@ class SnapshotCache:
             body=_body_of(text),
             etag=etag_for(version),
             expires_at=float("inf") if followed else time.monotonic() + self.ttl,
+            page_version=page_version_in(text, version),
         )
 
     def store(self, campaign_id: int, text: str, version: int) -> None:
@@ -174,9 +178,7 @@ class SnapshotCache:
         slug = self._slug_of.get(campaign_id)
         entry = self._by_slug.get(slug) if slug else None
         if slug is not None and entry is not None and entry.expires_at > at:
-            self._by_slug[slug] = CachedSnapshot(
-                entry.campaign_id, entry.version, entry.body, entry.etag, at
-            )
+            self._by_slug[slug] = replace(entry, expires_at=at)
 
     def clear(self) -> None:
         with self._lock:

@@ -37,7 +37,7 @@ from django.urls import Resolver404, resolve
 from fundboard.live.snapshot_cache import snapshot_cache
 from fundboard.live.views import snapshot_response
 
-from .page_cache import page_cache, page_key
+from .page_cache import page_cache
 
 __all__ = ["FastLane", "FastLaneApp"]
 
@@ -85,7 +85,7 @@ class FastLane:
             return None  # not cached here yet, or expired: the view reads it
         if name == SNAPSHOT_URL_NAME:
             return snapshot_response(request, entry)
-        page = page_cache.get(page_key(request), entry.version)
+        page = page_cache.answer(request, entry.page_version)
         if page is not None:
             page.xframe_options_exempt = True  # as the view's decorator does
         return page

@@ -43,8 +43,9 @@ EMBED_HEIGHTS = {
 }
 
 
-# The page changes only with the campaign's settings (name, goal, theme, allowed origins):
-# a minute fresh, then served stale for ten while a cache fetches the new one.
+# The page changes only with the campaign's settings (name, allowed origins: its page
+# version) and the code: a minute fresh, then served stale for ten while a cache fetches the
+# new one, or revalidates it with the ETag (page_cache.py: a 304 while the page is the same).
 WIDGET_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=600"
 
 
@@ -56,17 +57,19 @@ def _with_widget_headers(response, campaign: Campaign, request):
 
 
 def serve_from_page_cache(request, slug: str, render_page):
-    """The page for this URL from the page cache while the campaign's version holds (read
-    from memory: no query while cached), else `render_page()`, kept for that version."""
+    """The page for this URL from the page cache while the campaign's page version holds
+    (read from memory: no query while cached), else `render_page()`, kept for it. Every
+    widget page goes through here (incentives/widget_pages.py too) and the fast lane
+    answers from the same cache."""
     current = snapshot_cache.get(slug, campaign_id_for_slug)
     if current is None:
         raise Http404("No such campaign")
-    key = (request.get_host(), request.get_full_path())
-    response = page_cache.get(key, current.version)
-    if response is None:
-        response = render_page()
-        page_cache.put(key, current.version, response)
-    return response
+    cached = page_cache.answer(request, current.page_version)
+    if cached is not None:
+        return cached
+    # Rendered from the database now: at worst newer than the snapshot's page version (it
+    # was committed first), kept under the older one until the next snapshot moves it.
+    return page_cache.keep(request, current.page_version, render_page())
 
 
 @xframe_options_exempt
