@@ -40,7 +40,9 @@ _VALUE = re.compile(r'([0-9a-f]{16})"')
 
 def page_version(campaign: Campaign) -> str:
     """16 hex digits that change exactly when a field in `PAGE_FIELDS` does."""
-    inputs = json.dumps([getattr(campaign, field) for field in PAGE_FIELDS])
+    # default=str: a field of any type (Decimal, datetime) may join the list without breaking
+    # every snapshot build.
+    inputs = json.dumps([getattr(campaign, field) for field in PAGE_FIELDS], default=str)
     return hashlib.sha256(inputs.encode()).hexdigest()[:16]
 
 
