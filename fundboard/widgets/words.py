@@ -78,6 +78,13 @@ def widget_words(widget: str, options) -> dict[str, str]:
         "no_teams": gettext("No teams yet"),
         "no_fundraisers": gettext("No fundraisers yet"),
         "be_first": gettext("Be the first to donate!"),
+        # The sponsor match (fundboard/matching): the match page and the thermometer's line.
+        "sponsor_match": gettext("Sponsor match"),
+        "no_match": gettext("No sponsor match right now."),
+        # match.js fills in the braces: "Acme: ×2 until 9 PM · $3,210 of $10,000 matched left".
+        "match_line": gettext(
+            "{sponsor}: {ratio} until {time} · {remaining} of {cap} matched left"
+        ),
         "title": _title(widget, options.board),
     }
     for option, word in LABEL_WORDS.items():
