@@ -166,7 +166,7 @@ def test_the_cache_holds_a_bounded_number_of_campaigns(campaign):
 # --- widget pages ---------------------------------------------------------------------------
 
 
-def test_a_widget_page_is_served_from_memory_until_the_version_moves(
+def test_a_widget_page_is_served_from_memory_until_its_page_version_moves(
     client, campaign, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     page = "/c/spring/thermometer?theme=dark&lang=de"
@@ -178,7 +178,7 @@ def test_a_widget_page_is_served_from_memory_until_the_version_moves(
         assert again[header] == first[header], header
     assert "X-Frame-Options" not in again  # still framable: the CSP says by whom
 
-    # A settings change is a new version (as the dashboard's save makes one): a new page.
+    # A new name moves the page version (donations do not: tests/test_page_version.py).
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk).update(name="Autumn Drive")
         campaign.refresh_from_db()
