@@ -90,6 +90,9 @@ def bench(base: str, slug: str, opts) -> None:
         [_row(name, r, floor) for name, r in rows],
         align="lrrrrr",
     )
+    for name, r in rows:
+        if r.errors:
+            print(f"errors in {name}: {r.error_summary()}")
     print(f"\nload average after: {machine_load()}")
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -30,7 +32,10 @@ OK_STATUSES = (200, 304)
 class Phase:
     name: str
     base: str  # http://host:port
-    path: str  # `{n}` in it is replaced by a number no request used before (a cache miss)
+    # `{n}` in it is replaced by a value no request used before, in this run or an earlier
+    # one (a cache miss: a value seen by an earlier run would find that run's expired entry,
+    # which nginx answers stale while it revalidates in the background)
+    path: str
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -41,6 +46,12 @@ class PhaseResult:
     p50: float  # milliseconds
     p99: float
     errors: int
+    # What failed, counted per kind ("HTTP 502", "closed before the answer, reused
+    # connection", ...): a bare count cannot tell a server's fault from the client's.
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def error_summary(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(self.error_kinds.items()))
 
 
 def _request_bytes(phase: Phase, host: str, n: str) -> bytes:
@@ -75,32 +86,50 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, keep_alive
 
 
-async def _one_connection(phase, host, port, tag, warm_until, until, latencies, errors):
+def _error_kind(exc: BaseException, reused: bool) -> str:
+    """A failed request in words: what went wrong, and whether the connection had already
+    carried an answer (a server closing an idle keep-alive connection fails the next request
+    on it; a fresh connection failing is something else)."""
+    if isinstance(exc, asyncio.IncompleteReadError):
+        what = "closed before the answer" if not exc.partial else "short read (closed mid-answer)"
+    elif isinstance(exc, TimeoutError):
+        what = "no answer within 10 s"
+    else:
+        what = type(exc).__name__
+    return f"{what}, {'reused' if reused else 'new'} connection"
+
+
+async def _one_connection(phase, host, port, tag, warm_until, until, latencies, errors: Counter):
     reader = writer = None
     sent = 0
+    reused = False  # whether the current connection has already carried an answer
     while (started := time.perf_counter()) < until:
         sent += 1
-        ok = False
+        kind = None
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
+                reused = False
             assert reader is not None
             writer.write(_request_bytes(phase, f"{host}:{port}", f"{tag}-{sent}"))
             status, keep_alive = await asyncio.wait_for(_read_response(reader), 10)
-            ok = status in OK_STATUSES
+            reused = True
+            if status not in OK_STATUSES:
+                kind = f"HTTP {status}"
             if not keep_alive:
                 writer.close()
                 reader = writer = None
-        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            kind = _error_kind(exc, reused)
             if writer is not None:
                 writer.close()
             reader = writer = None
         elapsed = time.perf_counter() - started
         if started >= warm_until:
-            if ok:
+            if kind is None:
                 latencies.append(elapsed)
             else:
-                errors.append(1)
+                errors[kind] += 1
     if writer is not None:
         writer.close()
 
@@ -109,7 +138,7 @@ async def _process_load(phase: Phase, connections: int, seconds: float, warmup: 
     parts = urlsplit(phase.base)
     start = time.perf_counter()
     latencies: list[float] = []
-    errors: list[int] = []
+    errors: Counter[str] = Counter()
     await asyncio.gather(
         *(
             _one_connection(
@@ -125,10 +154,10 @@ async def _process_load(phase: Phase, connections: int, seconds: float, warmup: 
             for i in range(connections)
         )
     )
-    return latencies, len(errors)
+    return latencies, errors
 
 
-def _process_main(job) -> tuple[list[float], int]:
+def _process_main(job) -> tuple[list[float], Counter[str]]:
     return asyncio.run(_process_load(*job))
 
 
@@ -136,13 +165,16 @@ def run_phase(pool, phase: Phase, connections: int, seconds: float, warmup: floa
     """`connections` connections in each of the pool's processes, for `seconds` after
     `warmup`; latencies of answered (200/304) requests only, the others counted as errors."""
     processes = pool._processes  # noqa: SLF001  (multiprocessing.Pool keeps its size here)
-    jobs = [(phase, connections, seconds, warmup, f"p{i}") for i in range(processes)]
+    run = uuid.uuid4().hex[:8]
+    jobs = [(phase, connections, seconds, warmup, f"{run}.p{i}") for i in range(processes)]
     results = pool.map(_process_main, jobs)
     latencies = sorted(lat for lats, _ in results for lat in lats)
+    errors: Counter[str] = sum((errs for _, errs in results), Counter())
     return PhaseResult(
         count=len(latencies),
         rate=len(latencies) / seconds,
         p50=percentile(latencies, 0.50) * 1000,
         p99=percentile(latencies, 0.99) * 1000,
-        errors=sum(err for _, err in results),
+        errors=sum(errors.values()),
+        error_kinds=dict(errors),
     )
