@@ -55,8 +55,11 @@ class PhaseResult:
 
 
 def _request_bytes(phase: Phase, host: str, n: str) -> bytes:
-    lines = [f"GET {phase.path.replace('{n}', n)} HTTP/1.1", f"Host: {host}"]
-    lines += [f"{name}: {value}" for name, value in phase.headers.items()]
+    # A Host among the phase's headers replaces the address (a server reached by its
+    # container address answers only the names it serves).
+    headers = {"Host": host} | phase.headers
+    lines = [f"GET {phase.path.replace('{n}', n)} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
