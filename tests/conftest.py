@@ -110,13 +110,14 @@ def sandbox_server():
 
 
 @pytest.fixture
-def fundboard_server(tmp_path):
+def fundboard_server(tmp_path, django_db_blocker):
     """A factory: `fundboard_server(toml)` starts `manage.py serve` on its own database."""
     servers: list[FundboardServer] = []
 
     def start(campaigns_toml: str = "", *, start: bool = True, **kwargs) -> FundboardServer:
         server_dir = tmp_path / f"server{len(servers)}"
         server_dir.mkdir()
+        kwargs.setdefault("db_blocker", django_db_blocker)
         server = FundboardServer(server_dir, campaigns_toml, **kwargs)
         servers.append(server)
         return server.start() if start else server

@@ -21,14 +21,6 @@ goal = "1000"
 currency = "USD"
 """
 
-CREATE_USER = """
-from django.contrib.auth.models import Group, User
-user = User.objects.create_user({username!r}, password={password!r}, is_staff={staff!r},
-                                is_superuser={superuser!r})
-for name in {groups!r}:
-    user.groups.add(Group.objects.get(name=name))
-"""
-
 
 def create_user(
     server: FundboardServer,
@@ -37,15 +29,15 @@ def create_user(
     staff: bool = True,
     superuser: bool = False,
 ) -> str:
-    server.shell(
-        CREATE_USER.format(
-            username=username,
-            password=PASSWORD,
-            staff=staff,
-            superuser=superuser,
-            groups=list(groups),
+    def create() -> None:
+        from django.contrib.auth.models import Group, User
+
+        user = User.objects.create_user(
+            username, password=PASSWORD, is_staff=staff, is_superuser=superuser
         )
-    )
+        user.groups.add(*(Group.objects.get(name=name) for name in groups))
+
+    server.orm(create)
     return username
 
 

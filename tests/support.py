@@ -19,7 +19,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from io import StringIO
 from pathlib import Path
 
 import httpx
@@ -139,6 +141,34 @@ class _Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
+@contextmanager
+def _default_database(database: dict) -> Iterator[None]:
+    """Django's `default` connection, in this thread only, to another database."""
+    from django.db import connections
+    from django.db.utils import load_backend
+
+    saved = connections["default"]
+    connection = load_backend(database["ENGINE"]).DatabaseWrapper(database, "default")
+    connections["default"] = connection
+    try:
+        yield
+    finally:
+        connection.close()
+        connections["default"] = saved
+
+
+@contextmanager
+def _announcements_dropped() -> Iterator[None]:
+    """The live broadcaster of this (test) process drops what it is given meanwhile."""
+    from fundboard.live.broadcast import broadcaster
+
+    broadcaster._submit = lambda coro: coro.close()  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del broadcaster._submit
+
+
 def _pg_database_url(name: str) -> str:
     return f"{postgres_url().rsplit('/', 1)[0]}/{name}"
 
@@ -200,6 +230,7 @@ class FundboardServer:
         use_postgres: bool | None = None,
         ingest: bool = True,
         python: str = sys.executable,
+        db_blocker=None,
     ):
         self.tmp = tmp
         self.python = python  # another venv's interpreter: the plain-install test
@@ -219,6 +250,9 @@ class FundboardServer:
             self.env["REDIS_URL"] = redis_url()
         self.env.update(extra_env or {})
         self.ingest = ingest
+        # pytest-django's blocker, set by the `fundboard_server` fixture: with it, setup runs
+        # in this process on the server's database (`orm`) instead of in a subprocess.
+        self.db_blocker = db_blocker if python == sys.executable else None
         self.process: subprocess.Popen | None = None
         self.log_path = tmp / f"serve-{self.port}.log"
         if python == sys.executable:
@@ -249,11 +283,51 @@ class FundboardServer:
     def load(self, campaigns_toml: str) -> None:
         path = self.tmp / f"campaigns-{uuid.uuid4().hex[:6]}.toml"
         path.write_text(campaigns_toml)
-        self.manage("loadcampaigns", str(path))
+        if self.process is None and self.db_blocker is not None:
+            # Before the server starts nobody could hear the command's announcements, so
+            # running it here changes nothing but the ~1 s of CPU a Django process start costs.
+            from django.core.management import call_command
+
+            self.orm(lambda: call_command("loadcampaigns", str(path), stdout=StringIO()))
+        else:
+            self.manage("loadcampaigns", str(path))
 
     def shell(self, code: str) -> str:
-        """Run Python in a Django shell against this server's database; returns stdout."""
+        """Run Python in a Django shell against this server's database; returns stdout.
+
+        A real other process, as a poller or the dashboard would be: what it commits reaches a
+        running server the way production's writes do (with Redis, its announcements too).
+        For setup and reads, `orm` does the same work in this process without a Django start.
+        """
         return self.manage("shell", "-c", code).stdout
+
+    def orm(self, work: Callable[[], object]) -> object:
+        """Run `work()` in this process with Django's default database switched to this
+        server's, for setup (users, campaigns) and reads; returns what it returns.
+
+        Announcements this process would make are dropped: no server hears this process's
+        channel layer (a running server's prefix is its own), and `shell` is there for writes
+        a running server must learn about as it would from another process.
+        """
+        if self.db_blocker is None:
+            raise RuntimeError("orm() needs the server from the fundboard_server fixture")
+        with (
+            self.db_blocker.unblock(),
+            _default_database(self._database_settings()),
+            _announcements_dropped(),
+            redirect_stdout(StringIO()),
+        ):
+            return work()
+
+    def _database_settings(self) -> dict:
+        from django.db import connections
+
+        from fundboard.settings import sqlite_database, url_database
+
+        url = self.env.get("DATABASE_URL", "")
+        database = url_database(url) if url else sqlite_database(self.env["FUNDBOARD_SQLITE_PATH"])
+        database.get("OPTIONS", {}).pop("pool", None)  # one short-lived connection, no pool
+        return connections.configure_settings({"default": database})["default"]
 
     # --- the server process ------------------------------------------------------------------
 
