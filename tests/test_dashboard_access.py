@@ -8,6 +8,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user, staff_socket
+from .support import FundboardServer
+
+# One server for the module: its tests only read, except the moderators' test, whose one
+# donation no other test looks at. Under `--dist loadgroup` they stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("dashboard_access")
 
 WITH_SOURCE = (
     CAMPAIGN
@@ -44,14 +49,19 @@ DASHBOARD_URLS = [
 ]
 
 
-@pytest.fixture
-def server(fundboard_server):
-    server = fundboard_server(WITH_SOURCE)
-    create_user(server, "olive", "Organisers")
-    create_user(server, "moe", "Moderators")
-    create_user(server, "stan")  # staff, but in no group
-    create_user(server, "nora", "Organisers", staff=False)  # not staff
-    return server
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, django_db_blocker):
+    server = FundboardServer(
+        tmp_path_factory.mktemp("access"), WITH_SOURCE, db_blocker=django_db_blocker
+    )
+    try:
+        create_user(server, "olive", "Organisers")
+        create_user(server, "moe", "Moderators")
+        create_user(server, "stan")  # staff, but in no group
+        create_user(server, "nora", "Organisers", staff=False)  # not staff
+        yield server.start()
+    finally:
+        server.close()
 
 
 def test_anonymous_visitors_are_sent_to_login_from_every_dashboard_url(server):

@@ -4,7 +4,7 @@ for an Organiser instead of emptying the totals."""
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user
 from .support import wait_for
@@ -34,11 +34,14 @@ def test_saved_settings_reach_an_open_widget(fundboard_server):
 
 
 def _pending(server) -> list[str]:
-    out = server.shell(
-        "from fundboard.sync.models import PendingRemoval\n"
-        "for p in PendingRemoval.objects.all(): print('pending', p.count, p.total, p.state)"
-    )
-    return [line[8:] for line in out.strip().splitlines() if line.startswith("pending ")]
+    """The held removals in the server's database (read in this process: no Django start)."""
+
+    def read() -> list[str]:
+        from fundboard.sync.models import PendingRemoval
+
+        return [f"{p.count} {p.total} {p.state}" for p in PendingRemoval.objects.all()]
+
+    return server.orm(read)
 
 
 def test_sandbox_deletes_without_events_wait_for_staff(fundboard_server, sandbox_server):
@@ -49,7 +52,7 @@ def test_sandbox_deletes_without_events_wait_for_staff(fundboard_server, sandbox
     # Upstream loses them all without a word to the stream (as a sandbox restarted empty).
     for upstream_id in ids:
         control(sandbox_server, "delete", {"_id": upstream_id, "broadcast": False})
-    wait_for(lambda: _pending(server) == ["7 70.00 waiting"], timeout=20)
+    wait_for(lambda: _pending(server) == ["7 70.00 waiting"], timeout=20, interval=0.2)
     assert server.total("live") == "70.00"  # nothing removed without a human
 
     create_user(server, "olive", "Organisers")
@@ -64,28 +67,34 @@ def test_sandbox_deletes_without_events_wait_for_staff(fundboard_server, sandbox
     staff.close()
 
 
-ACTIVITY = (
-    "from django.utils import timezone\n"
-    "from fundboard.sync.models import StreamActivity\n"
-    "a = StreamActivity.objects.filter(source__name='Stream').first()\n"
-    "print('activity', a and (timezone.now() - a.last_activity_at).total_seconds())"
-)
+def _stream_spoke_at(server) -> datetime | None:
+    """When the runner last saved that the stream spoke (read in this process)."""
 
+    def read() -> datetime | None:
+        from fundboard.sync.models import StreamActivity
 
-def _seconds_since_stream_spoke(server) -> float | None:
-    out = server.shell(ACTIVITY)
-    value = next(line for line in out.splitlines() if line.startswith("activity "))[9:]
-    return None if value == "None" else float(value)
+        activity = StreamActivity.objects.filter(source__name="Stream").first()
+        return activity and activity.last_activity_at
+
+    return server.orm(read)
 
 
 def test_stream_lag_is_the_time_since_its_last_heartbeat(fundboard_server, sandbox_server):
     # No donation at all: only the sandbox's heartbeat comments (every 0.5 s) keep it fresh.
     server = start(fundboard_server, sandbox_server)
-    wait_for(lambda: _seconds_since_stream_spoke(server) is not None, timeout=15)
-    time.sleep(7)  # longer than the runner's save interval (5 s)
-    assert _seconds_since_stream_spoke(server) < 7
+    first = wait_for(lambda: _stream_spoke_at(server), timeout=15, interval=0.2)
+    # The runner saves it every 5 s: a second, later heartbeat saved proves the heartbeats
+    # keep it fresh (not the connection, nor one save), and no more than 7 s apart.
+    second = wait_for(
+        lambda: (spoke := _stream_spoke_at(server)) and spoke > first and spoke,
+        timeout=15,
+        interval=0.2,
+    )
+    assert (second - first).total_seconds() < 7
     create_user(server, "olive", "Organisers")
     staff = StaffSession(server, "olive")
     stream = staff.get("/dashboard/live/health.json").json()["sources"][0]
     assert stream["stream_connected"] is True and stream["lag_seconds"] < 7
+    # The lag counts from the heartbeat, not from the connection's last success.
+    assert stream["last_heard_at"] > stream["last_success_at"]
     staff.close()
