@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from django.core.management import call_command
 
 from .dashboard_support import PASSWORD, create_user
+from .support import FundboardServer
+
+# Under `--dist loadgroup` the module stays on one xdist worker, so its servers are shared.
+pytestmark = pytest.mark.xdist_group("login_throttle")
 
 WRONG_TRIES = 60
 
@@ -37,15 +42,33 @@ class Browser:
         return self.client.get("/dashboard/").status_code == 200
 
 
-def _server(fundboard_server, asgi_server: str = "daphne", **env):
-    server = fundboard_server(extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server, **env}, ingest=False)
-    create_user(server, "olive", "Organisers")
-    return server
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, django_db_blocker):
+    """A factory: one server per ASGI server and setting, shared by the module's tests. The
+    lock is per username and address, so each test signs in as a user of its own."""
+    started: dict[tuple, FundboardServer] = {}
+
+    def server(asgi_server: str = "daphne", **env: str) -> FundboardServer:
+        key = (asgi_server, *sorted(env.items()))
+        if key not in started:
+            started[key] = FundboardServer(
+                tmp_path_factory.mktemp(asgi_server),
+                extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server, **env},
+                ingest=False,
+                db_blocker=django_db_blocker,
+            )
+            started[key].start()
+        return started[key]
+
+    yield server
+    for each in started.values():
+        each.close()
 
 
 @pytest.mark.parametrize("asgi_server", ["daphne", "uvicorn"])
-def test_the_right_password_after_sixty_wrong_ones_does_not_log_in(fundboard_server, asgi_server):
-    server = _server(fundboard_server, asgi_server)
+def test_the_right_password_after_sixty_wrong_ones_does_not_log_in(servers, asgi_server):
+    server = servers(asgi_server)
+    create_user(server, "olive", "Organisers")
     browser = Browser(server)
     statuses = [browser.login("olive", f"guess-{n}").status_code for n in range(WRONG_TRIES)]
     assert statuses[:4] == [200] * 4  # the login form again, with its error
@@ -59,14 +82,16 @@ def test_the_right_password_after_sixty_wrong_ones_does_not_log_in(fundboard_ser
     assert Browser(server).login("olive", PASSWORD).status_code == 429
 
     # Staff lift the lock; the right password works again.
-    server.manage("axes_reset_username", "olive")
+    # (the command runs in this process on the server's database, as a shell would)
+    server.orm(lambda: call_command("axes_reset_username", "olive"))
     again = Browser(server)
     assert again.login("olive", PASSWORD).status_code == 302
     assert again.signed_in()
 
 
-def test_behind_the_proxy_the_lock_is_on_the_address_nginx_saw(fundboard_server):
-    server = _server(fundboard_server, FUNDBOARD_BEHIND_PROXY="1")
+def test_behind_the_proxy_the_lock_is_on_the_address_nginx_saw(servers):
+    server = servers(FUNDBOARD_BEHIND_PROXY="1")
+    create_user(server, "olive", "Organisers")
     attacker = Browser(server, forwarded_for="203.0.113.5")
     for n in range(6):
         attacker.login("olive", f"guess-{n}")
@@ -79,8 +104,9 @@ def test_behind_the_proxy_the_lock_is_on_the_address_nginx_saw(fundboard_server)
     assert colleague.login("olive", PASSWORD).status_code == 302
 
 
-def test_without_the_proxy_setting_x_forwarded_for_cannot_dodge_the_lock(fundboard_server):
-    server = _server(fundboard_server)
+def test_without_the_proxy_setting_x_forwarded_for_cannot_dodge_the_lock(servers):
+    server = servers()
+    create_user(server, "otto", "Organisers")
     for n in range(6):
-        Browser(server, forwarded_for=f"198.51.100.{n}").login("olive", f"guess-{n}")
-    assert Browser(server, forwarded_for="192.0.2.1").login("olive", PASSWORD).status_code == 429
+        Browser(server, forwarded_for=f"198.51.100.{n}").login("otto", f"guess-{n}")
+    assert Browser(server, forwarded_for="192.0.2.1").login("otto", PASSWORD).status_code == 429
