@@ -2,6 +2,9 @@
 
 Each test drives what a viewer sees: the numbers on the page change without a reload, every
 alert of a burst shows, removals and restarts end with the right total on screen.
+
+One server serves the module (`live`): each test has a campaign (slug) and a sandbox of its
+own. The two tests that kill and restart a server have one of their own (`own_campaign`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import pytest
 
 from ..support import wait_for
+from .shared_server import Spec, shared_server
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
@@ -41,6 +45,65 @@ HTMLMediaElement.prototype.play = function () {
 """
 
 
+# Every snapshot the page's socket handed to the widget, by total, recorded once the page's
+# own handler has drawn it (a listener added at construction runs before `onmessage`; the
+# timeout puts the record after it): "the page has drawn total T" without a fixed sleep.
+RECORD_SNAPSHOTS = """
+window.__snapshotTotals = [];
+(function () {
+  var Native = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    var socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    socket.addEventListener("message", function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message && message.type === "snapshot") {
+        setTimeout(function () { window.__snapshotTotals.push(message.data.total); }, 0);
+      }
+    });
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+})();
+"""
+
+BURST = 10  # alerts of the burst test, each 1 s on screen (plus its 0.35 s leaving)
+
+SPECS = (
+    Spec("thermo"),
+    Spec("burst"),
+    Spec("minimum"),
+    Spec("deleted"),
+    Spec("hostile"),
+    Spec("gap"),
+    Spec("polling"),
+    Spec("top"),
+    Spec("rows"),
+    Spec("milestones", goal="100", milestones='["50"]'),
+    Spec("other-leaderboard"),
+    Spec("other-ticker"),
+    Spec("countup", goal="5000"),
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, django_db_blocker):
+    """The module's server: `live(slug)` is that test's StreamedCampaign."""
+    with shared_server(tmp_path_factory, django_db_blocker, *SPECS) as server:
+        yield server.campaign
+
+
+@pytest.fixture
+def own_campaign(tmp_path_factory, django_db_blocker):
+    """A server of this test's own (it is killed and restarted), campaign `live`."""
+    with shared_server(tmp_path_factory, django_db_blocker, Spec("live")) as server:
+        yield server.campaign("live")
+
+
+def _live(page) -> None:
+    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+
+
 def _total(page) -> str:
     return page.locator("#total").inner_text()
 
@@ -51,16 +114,16 @@ def _wait_total(page, text: str, timeout: float = 15_000) -> None:
     )
 
 
-def test_thermometer_number_and_bar_change_when_a_donation_streams(streamed_campaign, page):
-    campaign = streamed_campaign(goal="1000")
+def test_thermometer_number_and_bar_change_when_a_donation_streams(live, page):
+    campaign = live("thermo")
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(campaign.url("thermometer"))
     # The page carries no numbers: the first figure drawn (after the skeleton) is the snapshot's.
     page.wait_for_selector("html:not([data-pending])")
     assert _total(page) == "0.00"
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
-    assert sockets and sockets[0].endswith("/ws/campaigns/live?events=0")  # totals only
+    _live(page)
+    assert sockets and sockets[0].endswith("/ws/campaigns/thermo?events=0")  # totals only
     assert page.locator("#fill").evaluate("e => e.style.width") == "0%"
     page.evaluate("window.__sameDocument = true")
 
@@ -77,30 +140,39 @@ def test_thermometer_number_and_bar_change_when_a_donation_streams(streamed_camp
     )
 
 
-def test_every_alert_of_a_burst_of_twenty_shows_in_order(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_every_alert_of_a_burst_shows_in_order(live, page):
+    campaign = live("burst")
     page.add_init_script(RECORD_ALERTS)
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
-    # A lag bound long enough for 20 one-second alerts: none of them is grouped.
+    # A lag bound long enough for the burst's one-second alerts: none of them is grouped.
     page.goto(campaign.url("alerts", "duration=1&sound=none&max_lag=60"))
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
-    assert sockets and sockets[0].endswith("/ws/campaigns/live")  # every event
-    names = [f"Donor {i:02d}" for i in range(20)]
+    _live(page)
+    assert sockets and sockets[0].endswith("/ws/campaigns/burst")  # every event
+    names = [f"Donor {i:02d}" for i in range(BURST)]
     campaign.donate(*({"nickname": name, "amount": f"{i + 1}.00"} for i, name in enumerate(names)))
-    page.wait_for_function("() => window.__alerts.length >= 20", timeout=60_000)
+    page.wait_for_function(
+        "n => window.__alerts.length >= n && window.fundboardAlerts.queued() === 0",
+        arg=BURST,
+        timeout=60_000,
+    )
     shown = page.evaluate("window.__alerts")
-    assert [alert["name"] for alert in shown] == names
-    assert "$20.00" in shown[-1]["text"]
-    page.wait_for_timeout(1500)
-    assert len(page.evaluate("window.__alerts")) == 20  # and none twice
+    assert [alert["name"] for alert in shown] == names  # in order, and none twice
+    assert f"${BURST}.00" in shown[-1]["text"]
+    # The overlay's own count: each donation received once, shown alone, none grouped.
+    stats = page.evaluate(
+        "() => ({received: window.fundboardAlerts.received, shown: window.fundboardAlerts.shown,"
+        " grouped: window.fundboardAlerts.grouped})"
+    )
+    assert stats["received"] == BURST and stats["grouped"] == []
+    assert len(stats["shown"]) == len(set(stats["shown"])) == BURST
 
 
-def test_a_donation_made_while_the_server_was_down_still_gets_its_alert(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_a_donation_made_while_the_server_was_down_still_gets_its_alert(own_campaign, page):
+    campaign = own_campaign
     page.add_init_script(RECORD_ALERTS)
     page.goto(campaign.url("alerts", "duration=1&sound=none"))
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    _live(page)
     campaign.server.kill()
     campaign.donate({"nickname": "While Away", "amount": "9.00"})
     campaign.server.start()  # the stream's backfill stores it; the page catches up
@@ -110,12 +182,12 @@ def test_a_donation_made_while_the_server_was_down_still_gets_its_alert(streamed
     assert [a["name"] for a in page.evaluate("window.__alerts")] == ["While Away", "After"]
 
 
-def test_alerts_honour_minimum_and_mark_test_donations(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_alerts_honour_minimum_and_mark_test_donations(live, page):
+    campaign = live("minimum")
     page.add_init_script(RECORD_ALERTS)
     page.add_init_script(RECORD_SOUNDS)
     page.goto(campaign.url("alerts", "duration=1&sound=coin&volume=30&min=5"))
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    _live(page)
     campaign.donate(
         {"nickname": "Small", "amount": "1.00"},
         {"nickname": "Tester", "amount": "9.00", "currency": "XTS"},
@@ -143,8 +215,8 @@ def test_alerts_honour_minimum_and_mark_test_donations(streamed_campaign, page):
     assert 0.3 < duration < 1.0  # Chromium decodes it
 
 
-def test_a_deleted_donation_leaves_the_total_on_screen(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_a_deleted_donation_leaves_the_total_on_screen(live, page):
+    campaign = live("deleted")
     page.goto(campaign.url("thermometer"))
     first, _second = campaign.donate(
         {"nickname": "Ann", "amount": "10.00"}, {"nickname": "Bo", "amount": "20.00"}
@@ -155,8 +227,8 @@ def test_a_deleted_donation_leaves_the_total_on_screen(streamed_campaign, page):
     page.wait_for_function("() => document.getElementById('count').textContent === '1'")
 
 
-def test_a_hostile_nickname_shows_as_text_and_runs_nothing(streamed_campaign, browser):
-    campaign = streamed_campaign()
+def test_a_hostile_nickname_shows_as_text_and_runs_nothing(live, browser):
+    campaign = live("hostile")
     context = browser.new_context()
     dialogs = []
     context.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -170,7 +242,7 @@ def test_a_hostile_nickname_shows_as_text_and_runs_nothing(streamed_campaign, br
     alerts.wait_for_function("() => window.__alerts.length >= 1")
     # Ingest shortens nicknames past 26 characters (ImRaising's limit): compare with what
     # was stored, which still holds the markup.
-    stored = campaign.server.snapshot("live")["recent"][0]["name"]
+    stored = campaign.server.snapshot(campaign.slug)["recent"][0]["name"]
     assert stored.startswith("<img src=x onerror=alert(1")
     assert alerts.evaluate("window.__alerts[0].name") == stored
     donors.wait_for_function("() => document.querySelectorAll('.fb-row').length === 1")
@@ -188,8 +260,8 @@ def test_a_hostile_nickname_shows_as_text_and_runs_nothing(streamed_campaign, br
     context.close()
 
 
-def test_the_page_recovers_by_itself_after_a_server_restart(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_the_page_recovers_by_itself_after_a_server_restart(own_campaign, page):
+    campaign = own_campaign
     page.goto(campaign.url("thermometer"))
     campaign.donate({"nickname": "Ann", "amount": "5.00"})
     _wait_total(page, "5.00")
@@ -200,14 +272,14 @@ def test_the_page_recovers_by_itself_after_a_server_restart(streamed_campaign, p
     campaign.server.start()  # same port, same database
     campaign.donate({"nickname": "Bo", "amount": "7.00"})
     _wait_total(page, "12.00", timeout=30_000)
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    _live(page)
     assert page.evaluate("window.__sameDocument") is True
 
 
-def test_a_version_gap_is_resynced_from_a_fresh_snapshot(streamed_campaign, page):
+def test_a_version_gap_is_resynced_from_a_fresh_snapshot(live, page):
     """Snapshots after the first are lost on the way; the alerts page, which follows the
     events, sees a version no snapshot has reached and asks for one."""
-    campaign = streamed_campaign()
+    campaign = live("gap")
     resync_requests, snapshots_after_resync = [], []
 
     def relay(ws):
@@ -231,19 +303,24 @@ def test_a_version_gap_is_resynced_from_a_fresh_snapshot(streamed_campaign, page
         upstream.on_message(to_page)
         ws.on_message(to_server)
 
-    page.route_web_socket("**/ws/campaigns/live", relay)
+    page.route_web_socket("**/ws/campaigns/gap", relay)
     page.add_init_script(RECORD_ALERTS)
     page.goto(campaign.url("alerts", "duration=1&sound=none"))
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    _live(page)
     campaign.donate({"nickname": "Ann", "amount": "42.00"})
     page.wait_for_function("() => window.__alerts.length === 1", timeout=10_000)
-    page.wait_for_timeout(2500)  # the page waits 2 s for the snapshot before asking
+    # The page waits 2 s (connection.js, GAP_WAIT) for the snapshot, then asks for one.
+    # Playwright runs the relay's handlers only inside its own calls: wait in one.
+    for _ in range(100):
+        if snapshots_after_resync:
+            break
+        page.wait_for_timeout(100)
     assert resync_requests, "the page should have asked for a snapshot"
     assert snapshots_after_resync and snapshots_after_resync[-1]["total"] == "42.00"
 
 
-def test_polling_takes_over_when_websockets_are_blocked(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_polling_takes_over_when_websockets_are_blocked(live, page):
+    campaign = live("polling")
     page.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
     page.goto(campaign.url("thermometer"))
     page.wait_for_function("() => document.documentElement.dataset.connection === 'polling'")
@@ -251,10 +328,10 @@ def test_polling_takes_over_when_websockets_are_blocked(streamed_campaign, page)
     _wait_total(page, "3.50", timeout=15_000)
 
 
-def test_top_donors_reorder_with_an_animated_rank_change(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_top_donors_reorder_with_an_animated_rank_change(live, page):
+    campaign = live("top")
     campaign.donate({"nickname": "Ann", "amount": "10.00"}, {"nickname": "Bo", "amount": "20.00"})
-    wait_for(lambda: campaign.server.total("live") == "30.00")
+    wait_for(lambda: campaign.server.total(campaign.slug) == "30.00")
     page.goto(campaign.url("top-donors"))  # the rows are rendered by the server this time
     assert page.locator(".fb-row .fb-name").all_inner_texts() == ["Bo", "Ann"]
     page.evaluate(
@@ -273,21 +350,20 @@ def test_top_donors_reorder_with_an_animated_rank_change(streamed_campaign, page
     page.wait_for_function("() => window.__moved.some(t => t.includes('Ann'))")
 
 
-def test_a_snapshot_that_leaves_the_rows_as_they_were_leaves_their_nodes_alone(
-    streamed_campaign, page
-):
+def test_a_snapshot_that_leaves_the_rows_as_they_were_leaves_their_nodes_alone(live, page):
     """Snapshots come several times a second in a burst: rows that did not change are not
     rebuilt (no flicker, nothing a screen reader re-reads, no element detached under a
     script holding it)."""
-    campaign = streamed_campaign()
+    campaign = live("rows")
     campaign.donate({"nickname": "Ann", "amount": "30.00"}, {"nickname": "Bo", "amount": "20.00"})
-    wait_for(lambda: campaign.server.total("live") == "50.00")
+    wait_for(lambda: campaign.server.total(campaign.slug) == "50.00")
+    page.add_init_script(RECORD_SNAPSHOTS)
     page.goto(campaign.url("top-donors", "limit=2"))
-    page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
+    _live(page)
     page.evaluate("window.__names = Array.from(document.querySelectorAll('.fb-name'))")
     campaign.donate({"nickname": "Cy", "amount": "1.00"})  # below the two rows shown
-    wait_for(lambda: campaign.server.total("live") == "51.00")
-    page.wait_for_timeout(1000)  # the snapshot goes out within 250 ms of the commit
+    # The page has drawn the snapshot that carries Cy's dollar (not merely waited a while).
+    page.wait_for_function("() => window.__snapshotTotals.includes('51.00')", timeout=15_000)
     assert page.evaluate("window.__names.map(n => n.isConnected)") == [True, True]
     campaign.donate({"nickname": "Bo", "amount": "15.00"})  # Bo now leads: both rows change
     page.wait_for_function(
@@ -296,8 +372,8 @@ def test_a_snapshot_that_leaves_the_rows_as_they_were_leaves_their_nodes_alone(
     assert page.evaluate("window.__names.map(n => n.isConnected)") == [False, False]
 
 
-def test_milestones_and_the_goal_are_celebrated_when_crossed(streamed_campaign, page):
-    campaign = streamed_campaign(goal="100", milestones='["50"]')
+def test_milestones_and_the_goal_are_celebrated_when_crossed(live, page):
+    campaign = live("milestones")
     page.goto(campaign.url("thermometer"))
     assert page.locator(".fb-milestone").count() == 1
     campaign.donate({"nickname": "Ann", "amount": "60.00"})
@@ -318,8 +394,9 @@ def test_milestones_and_the_goal_are_celebrated_when_crossed(streamed_campaign, 
 
 
 @pytest.mark.parametrize("widget", ["leaderboard", "ticker"])
-def test_other_widgets_follow_the_stream(streamed_campaign, page, widget):
-    campaign = streamed_campaign()
+def test_other_widgets_follow_the_stream(live, page, widget):
+    campaign = live(f"other-{widget}")
+    page.add_init_script(RECORD_SNAPSHOTS)
     page.goto(campaign.url(widget))
     if widget == "ticker":
         campaign.donate({"nickname": "مريم 🦊", "amount": "8.00", "message": "شكرا"})
@@ -332,8 +409,9 @@ def test_other_widgets_follow_the_stream(streamed_campaign, page, widget):
         assert direction == "rtl"
     else:
         # Streams carry no fundraisers: the board says so and stays calm.
+        _live(page)
         campaign.donate({"nickname": "Ann", "amount": "8.00"})
-        page.wait_for_timeout(1000)
+        page.wait_for_function("() => window.__snapshotTotals.includes('8.00')", timeout=15_000)
         assert page.locator("#empty").is_visible()
 
 
@@ -348,8 +426,8 @@ new MutationObserver(function () {
 """
 
 
-def test_the_total_counts_up_smoothly_unless_motion_is_reduced(streamed_campaign, browser):
-    campaign = streamed_campaign(goal="5000")
+def test_the_total_counts_up_smoothly_unless_motion_is_reduced(live, browser):
+    campaign = live("countup")
     pages = {}
     for motion in ("no-preference", "reduce"):
         context = browser.new_context(reduced_motion=motion)
