@@ -6,13 +6,37 @@ from __future__ import annotations
 
 import pytest
 
+from ..dashboard_support import CAMPAIGN, PASSWORD, create_user
+from .shared_server import Spec, off_loop, shared_server
+from .test_widgets_look import HostSite
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, django_db_blocker):
+    """One server for the module; each test has its own campaign (slug) in it. "spring" is
+    the dashboard tests' campaign, for the embed builder."""
+    specs = [
+        Spec("german", goal="100", milestones='["50"]'),
+        Spec("plain", streamed=False),  # read-only tests: nobody donates to it
+        Spec("label", goal="100"),
+        Spec("stretch", goal="100", milestones='["50", "200", "400"]'),
+        Spec(
+            "close",
+            goal="25000",
+            milestones='["5000", "6000", "10000", "11000", "12500", "20000"]',
+            streamed=False,
+        ),
+    ]
+    with shared_server(tmp_path_factory, django_db_blocker, *specs, toml=CAMPAIGN) as server:
+        yield server
+
 
 def _live(page) -> None:
     page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
 
 
-def test_german_thermometer_keeps_german_words_after_a_live_update(streamed_campaign, page):
-    campaign = streamed_campaign(goal="100", milestones='["50"]')
+def test_german_thermometer_keeps_german_words_after_a_live_update(shared, page):
+    campaign = shared.campaign("german")
     page.goto(campaign.url("thermometer", "lang=de"))
     assert page.evaluate("document.documentElement.lang") == "de"
     _live(page)
@@ -29,8 +53,8 @@ def test_german_thermometer_keeps_german_words_after_a_live_update(streamed_camp
     assert page.locator("#count-label").inner_text() == "Spenden"
 
 
-def test_german_ticker_draws_german_words(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_german_ticker_draws_german_words(shared, page):
+    campaign = shared.campaign("plain")
     page.goto(campaign.url("ticker", "locale=de-DE"))
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.locator(".fb-ticker-label").inner_text().lower() == "neueste"
@@ -38,8 +62,8 @@ def test_german_ticker_draws_german_words(streamed_campaign, page):
     assert "Spenden erscheinen hier" in page.locator("#track").inner_text()
 
 
-def test_label_override_is_drawn_as_text(streamed_campaign, page):
-    campaign = streamed_campaign(goal="100")
+def test_label_override_is_drawn_as_text(shared, page):
+    campaign = shared.campaign("label")
     page.goto(campaign.url("thermometer", "label_goal=%3Cimg%20src%3Dx%3EDone"))
     _live(page)
     campaign.donate({"nickname": "Anna", "amount": "150.00"})
@@ -74,8 +98,8 @@ MEASURE_DIGITS = """async () => {
 }"""
 
 
-def test_font_rounded_draws_digits_from_a_text_font(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_font_rounded_draws_digits_from_a_text_font(shared, page):
+    campaign = shared.campaign("plain")
     page.goto(campaign.url("thermometer", "font=rounded"))
     _live(page)
     page.wait_for_function("() => document.fonts.status === 'loaded'")
@@ -85,8 +109,8 @@ def test_font_rounded_draws_digits_from_a_text_font(streamed_campaign, page):
     assert abs(widths["page"] - widths["emoji"]) > 2, widths
 
 
-def test_no_font_takes_digits_from_the_emoji_font(streamed_campaign, page):
-    campaign = streamed_campaign()  # one server for every font (starting one is the slow part)
+def test_no_font_takes_digits_from_the_emoji_font(shared, page):
+    campaign = shared.campaign("plain")
     for font in ["system", "sans", "serif", "mono", "condensed", "impact"]:
         page.goto(campaign.url("thermometer", f"font={font}"))
         _live(page)
@@ -106,8 +130,8 @@ def test_no_font_takes_digits_from_the_emoji_font(streamed_campaign, page):
         assert narrow[0] <= narrow[1], (font, narrow)  # (equal in monospace fonts)
 
 
-def test_stretch_goal_after_the_goal_is_passed(streamed_campaign, page):
-    campaign = streamed_campaign(goal="100", milestones='["50", "200", "400"]')
+def test_stretch_goal_after_the_goal_is_passed(shared, page):
+    campaign = shared.campaign("stretch")
     page.goto(campaign.url("thermometer"))
     _live(page)
     assert page.locator("#stretch").is_hidden()
@@ -125,10 +149,8 @@ def test_stretch_goal_after_the_goal_is_passed(streamed_campaign, page):
     page.wait_for_function("() => document.getElementById('fill').style.width === '62%'")
 
 
-def test_close_milestone_labels_never_overlap_at_375px(streamed_campaign, browser):
-    campaign = streamed_campaign(
-        goal="25000", milestones='["5000", "6000", "10000", "11000", "12500", "20000"]'
-    )
+def test_close_milestone_labels_never_overlap_at_375px(shared, browser):
+    campaign = shared.campaign("close")
     context = browser.new_context(viewport={"width": 375, "height": 640})
     page = context.new_page()
     page.goto(campaign.url("thermometer"))
@@ -148,8 +170,8 @@ def test_close_milestone_labels_never_overlap_at_375px(streamed_campaign, browse
     assert all(box["right"] <= 375 for box in boxes), boxes
 
 
-def test_width_full_spans_a_1920px_browser_source(streamed_campaign, browser):
-    campaign = streamed_campaign()
+def test_width_full_spans_a_1920px_browser_source(shared, browser):
+    campaign = shared.campaign("plain")
     context = browser.new_context(viewport={"width": 1920, "height": 200})
     page = context.new_page()
     page.goto(campaign.url("ticker", "overlay=1"))
@@ -161,19 +183,16 @@ def test_width_full_spans_a_1920px_browser_source(streamed_campaign, browser):
     assert full > 1850
 
 
-def test_favicon_loads(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_favicon_loads(shared, page):
+    campaign = shared.campaign("plain")
     response = page.goto(f"{campaign.server.url}/favicon.ico")
     assert response.status == 200
     assert response.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
 
 
-def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, page):
-    from ..dashboard_support import CAMPAIGN, PASSWORD, create_user
-    from .test_widgets_look import HostSite
-
-    server = fundboard_server(CAMPAIGN)
-    create_user(server, "olive", "Organisers")
+def test_embed_builder_script_snippet_uses_embed_js(shared, browser, page):
+    server = shared.server
+    off_loop(create_user, server, "olive", "Organisers")
     page.goto(server.url + "/dashboard/spring/embed/")
     page.fill("#id_username", "olive")
     page.fill("#id_password", PASSWORD)
@@ -194,8 +213,9 @@ def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, p
     assert "<iframe" not in snippet
 
     site = HostSite()  # the snippet pasted into another website places the widget
+    context = browser.new_context()
     try:
-        host = browser.new_context().new_page()
+        host = context.new_page()
         host.goto(site.page(snippet))
         frame = host.locator("iframe")
         frame.wait_for()
@@ -205,4 +225,5 @@ def test_embed_builder_script_snippet_uses_embed_js(fundboard_server, browser, p
         label = host.frame_locator("iframe").locator(".fb-ticker-label")
         assert label.inner_text(timeout=15_000).lower() == 'new "now"'
     finally:
+        context.close()
         site.close()

@@ -8,6 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ..support import wait_for
+from .shared_server import Spec, shared_server
+
 LONG_NAME = "Bartholomew Maximilian Fitzgerald-Worthington"  # ingest keeps 26 characters
 
 
@@ -74,6 +77,29 @@ class HostSite:
         self.httpd.server_close()
 
 
+@pytest.fixture(scope="module")
+def allowed_site():
+    """The one other website the "framed" campaign lists in its allowed origins (it must
+    exist before the shared server starts: the origin is a campaign setting)."""
+    site = HostSite()
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, django_db_blocker, allowed_site):
+    """One server for the module; each test has its own campaign (slug) in it."""
+    specs = [
+        Spec("overlay"),
+        Spec("plain", streamed=False),  # read-only tests: nobody donates to it
+        Spec("locale", goal="5000"),
+        Spec("names"),
+        Spec("framed", extra=f'allowed_origins = "{allowed_site.origin}"', streamed=False),
+    ]
+    with shared_server(tmp_path_factory, django_db_blocker, *specs) as server:
+        yield server
+
+
 @pytest.fixture
 def host_site():
     sites = []
@@ -87,8 +113,8 @@ def host_site():
         site.close()
 
 
-def test_overlay_background_is_transparent(streamed_campaign, page, browser):
-    campaign = streamed_campaign()
+def test_overlay_background_is_transparent(shared, page, browser):
+    campaign = shared.campaign("overlay")
     campaign.donate({"nickname": "Ann", "amount": "120.00"})
     page.goto(campaign.url("thermometer", "overlay=1"))
     page.wait_for_function("() => document.getElementById('total').textContent === '120.00'")
@@ -116,8 +142,8 @@ def test_overlay_background_is_transparent(streamed_campaign, page, browser):
     assert inside[:3] != [255, 0, 255]
 
 
-def test_theme_parameters_change_what_is_drawn(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_theme_parameters_change_what_is_drawn(shared, page):
+    campaign = shared.campaign("plain")
     page.goto(campaign.url("thermometer", "bar=%23ff6600&text=white&bg=black&size=30&font=serif"))
     fill = page.locator("#fill").evaluate("e => getComputedStyle(e).backgroundColor")
     assert fill == "rgb(255, 102, 0)"
@@ -134,8 +160,8 @@ def test_theme_parameters_change_what_is_drawn(streamed_campaign, page):
     assert page.locator("#total").is_visible()
 
 
-def test_locale_and_currency_display_format_amounts(streamed_campaign, page):
-    campaign = streamed_campaign(goal="5000")
+def test_locale_and_currency_display_format_amounts(shared, page):
+    campaign = shared.campaign("locale")
     campaign.donate({"nickname": "Ann", "amount": "1234.50"})
     page.goto(campaign.url("thermometer"))
     page.wait_for_function("() => document.getElementById('total').textContent === '1,234.50'")
@@ -147,8 +173,8 @@ def test_locale_and_currency_display_format_amounts(streamed_campaign, page):
     page.wait_for_function("() => document.getElementById('total').textContent === '1,235'")
 
 
-def test_long_rtl_and_emoji_names_render_as_given(streamed_campaign, page):
-    campaign = streamed_campaign()
+def test_long_rtl_and_emoji_names_render_as_given(shared, page):
+    campaign = shared.campaign("names")
     campaign.donate(
         {"nickname": LONG_NAME, "amount": "30.00"},
         {"nickname": "مريم", "amount": "20.00"},
@@ -172,18 +198,18 @@ def test_long_rtl_and_emoji_names_render_as_given(streamed_campaign, page):
     assert emoji_box["width"] > 40
 
 
-def test_embed_script_places_an_iframe_that_fits_its_content(streamed_campaign, page, host_site):
-    campaign = streamed_campaign()
+def test_embed_script_places_an_iframe_that_fits_its_content(shared, page, host_site):
+    campaign = shared.campaign("plain")
     server = campaign.server.url
     stage = host_site().page(
         "<h1>Our drive</h1>"
-        f"<script src='{server}/static/fundboard/embed.js' data-campaign='live'"
+        f"<script src='{server}/static/fundboard/embed.js' data-campaign='plain'"
         " data-widget='thermometer' data-bar='#ff6600' data-title='Drive progress'></script>"
         "<p id='after'>after</p>"
     )
     page.goto(stage)
     frame = page.locator("iframe")
-    assert frame.get_attribute("src") == f"{server}/c/live/thermometer?bar=%23ff6600"
+    assert frame.get_attribute("src") == f"{server}/c/plain/thermometer?bar=%23ff6600"
     assert frame.get_attribute("title") == "Drive progress"
     # The iframe sits where the script was, before the paragraph after it.
     assert page.evaluate("() => document.querySelector('iframe').nextElementSibling.id") == "after"
@@ -198,12 +224,17 @@ def test_embed_script_places_an_iframe_that_fits_its_content(streamed_campaign, 
     assert abs(height - content) <= 2
 
 
-def test_only_the_campaigns_origins_may_frame_its_widgets(streamed_campaign, page, host_site):
-    allowed, other = host_site(), host_site()
-    campaign = streamed_campaign(extra=f'allowed_origins = "{allowed.origin}"')
-    for site, expected_frames in ((allowed, 1), (other, 0)):
-        page.goto(site.page(f"<iframe src='{campaign.url('thermometer')}'></iframe>"))
-        page.wait_for_timeout(1000)
+def test_only_the_campaigns_origins_may_frame_its_widgets(shared, allowed_site, page, host_site):
+    allowed, other = allowed_site, host_site()
+    campaign = shared.campaign("framed")
+    widget = campaign.url("thermometer")
+    refused = "chrome-error://chromewebdata/"  # what Chromium shows in a frame it refused
+    for site, expected_url, expected_frames in ((allowed, widget, 1), (other, refused, 0)):
+        # goto returns on the host page's load event, which waits for its frames: loaded,
+        # or refused. Waiting for one of the two ends (no fixed sleep) then says which.
+        page.goto(site.page(f"<iframe src='{widget}'></iframe>"))
+        wait_for(lambda: page.frames[-1].url in (widget, refused), timeout=10)
+        assert page.frames[-1].url == expected_url, site.origin  # frame-ancestors decides
         framed = page.frame_locator("iframe").locator("#total")
-        assert framed.count() == expected_frames, site.origin  # frame-ancestors decides
+        assert framed.count() == expected_frames, site.origin
     assert framed.count() == 0
