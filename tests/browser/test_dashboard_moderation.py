@@ -3,6 +3,7 @@ moderators cannot open source settings; anonymous visitors get the login page an
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from ..dashboard_support import (
@@ -12,6 +13,7 @@ from ..dashboard_support import (
     create_user,
     donor_names,
 )
+from .shared_server import off_loop, shared_server
 
 # Generous: other suites may share the machine; a real failure still fails, only later.
 WAIT = 15_000
@@ -29,6 +31,25 @@ WITH_SOURCE = (
 )
 
 
+def staff_campaign(slug: str, *, source: bool = False) -> str:
+    """A campaign like CAMPAIGN's (goal $1,000) under another slug; `source`: with
+    WITH_SOURCE's p2p source (its key, never polled)."""
+    toml = CAMPAIGN.replace('slug = "spring"', f'slug = "{slug}"')
+    return toml + WITH_SOURCE.removeprefix(CAMPAIGN) if source else toml
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, django_db_blocker):
+    """One server for the module: "spring" with its source first (campaign 1, source 1, the
+    admin pages' ids), a campaign of its own for each test that donates, and its staff."""
+    toml = WITH_SOURCE + staff_campaign("hide") + staff_campaign("strict", source=True)
+    with shared_server(tmp_path_factory, django_db_blocker, toml=toml) as server:
+        off_loop(create_user, server.server, "olive", "Organisers")
+        off_loop(create_user, server.server, "moe", "Moderators")
+        off_loop(create_user, server.server, "root", superuser=True)
+        yield server.server
+
+
 def _log_in(page, server, path: str, username: str) -> None:
     page.goto(server.url + path)
     assert "/admin/login/" in page.url  # the dashboard sends visitors to the login page
@@ -38,24 +59,21 @@ def _log_in(page, server, path: str, username: str) -> None:
     page.wait_for_url(server.url + path)
 
 
-def test_staff_hides_a_name_and_the_open_top_donors_page_shows_anonymous(
-    fundboard_server, browser, page
-):
-    server = fundboard_server(CAMPAIGN)
-    create_user(server, "olive", "Organisers")
+def test_staff_hides_a_name_and_the_open_top_donors_page_shows_anonymous(shared, browser, page):
+    server = shared
     staff = StaffSession(server, "olive")
-    donation_id = staff.add_manual("spring", "Ann Example", "50.00", "Good luck!")
-    staff.add_manual("spring", "Bob Other", "20.00")
+    donation_id = staff.add_manual("hide", "Ann Example", "50.00", "Good luck!")
+    staff.add_manual("hide", "Bob Other", "20.00")
 
     viewer = browser.new_context()
     public = viewer.new_page()
-    public.goto(f"{server.url}/c/spring/top-donors")
+    public.goto(f"{server.url}/c/hide/top-donors")
     names = public.locator(".fb-name")
     expect(names.first).to_have_text("Ann Example", timeout=WAIT)
 
-    with server.live_client("spring") as socket:
+    with server.live_client("hide") as socket:
         socket.receive()
-        _log_in(page, server, "/dashboard/spring/", "olive")
+        _log_in(page, server, "/dashboard/hide/", "olive")
         expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
         row = page.locator(f"tr[data-donation-id='{donation_id}']")
         expect(row.locator(".real-name")).to_have_text("Ann Example", timeout=WAIT)
@@ -67,7 +85,7 @@ def test_staff_hides_a_name_and_the_open_top_donors_page_shows_anonymous(
         socket.wait_for(
             lambda m: m["type"] == "snapshot" and donor_names(m["data"])[0] == "Anonymous"
         )
-    assert donor_names(server.snapshot("spring")) == ["Anonymous", "Bob Other"]
+    assert donor_names(server.snapshot("hide")) == ["Anonymous", "Bob Other"]
     # The dashboard still shows staff the real name, and who hid it.
     expect(row.locator(".public-name")).to_contain_text("Anonymous", timeout=WAIT)
     expect(page.locator("#actions li").first).to_contain_text("olive", timeout=WAIT)
@@ -78,9 +96,8 @@ def test_staff_hides_a_name_and_the_open_top_donors_page_shows_anonymous(
     viewer.close()
 
 
-def test_a_moderator_cannot_open_source_settings(fundboard_server, page):
-    server = fundboard_server(WITH_SOURCE)
-    create_user(server, "moe", "Moderators")
+def test_a_moderator_cannot_open_source_settings(shared, page):
+    server = shared
     _log_in(page, server, "/dashboard/spring/", "moe")
     expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
     expect(page.locator("#health-section")).to_have_count(0, timeout=WAIT)
@@ -95,8 +112,8 @@ def test_a_moderator_cannot_open_source_settings(fundboard_server, page):
     assert "browser-test-key" not in page.content()
 
 
-def test_anonymous_visitors_get_the_login_page_and_no_staff_socket(fundboard_server, page):
-    server = fundboard_server(CAMPAIGN)
+def test_anonymous_visitors_get_the_login_page_and_no_staff_socket(shared, page):
+    server = shared
     for path in (
         "/dashboard/",
         "/dashboard/spring/",
@@ -139,18 +156,17 @@ def _violations(page) -> list[str]:
     return page.evaluate("window.__cspViolations")
 
 
-def test_staff_pages_work_under_the_strict_policy_without_violations(fundboard_server, page):
-    server = fundboard_server(WITH_SOURCE)
-    create_user(server, "root", superuser=True)
+def test_staff_pages_work_under_the_strict_policy_without_violations(shared, page):
+    server = shared
     staff = StaffSession(server, "root")
     console = []
     page.on("console", lambda message: console.append(message.text))
     page.context.add_init_script(RECORD_VIOLATIONS)
 
-    _log_in(page, server, "/dashboard/spring/", "root")
+    _log_in(page, server, "/dashboard/strict/", "root")
     # The live features: the socket opens, a new donation reaches the page without a reload.
     expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
-    staff.add_manual("spring", "Csp Donor", "250.00")
+    staff.add_manual("strict", "Csp Donor", "250.00")
     expect(page.locator("#total")).to_have_text("$250.00", timeout=WAIT)
     expect(page.locator("#feed")).to_contain_text("Csp Donor", timeout=WAIT)
     # The bar's width is set by the script (the template has no style= attribute any more).
@@ -159,13 +175,13 @@ def test_staff_pages_work_under_the_strict_policy_without_violations(fundboard_s
     assert _violations(page) == []
 
     # The embed builder previews a widget of this site in its iframe.
-    page.goto(f"{server.url}/dashboard/spring/embed/")
+    page.goto(f"{server.url}/dashboard/strict/embed/")
     preview = page.frame_locator("#embed-preview")
     expect(preview.locator("body")).not_to_be_empty(timeout=WAIT)
-    assert page.locator("#embed-url").input_value().startswith(server.url + "/c/spring/")
+    assert page.locator("#embed-url").input_value().startswith(server.url + "/c/strict/")
     assert _violations(page) == []
     # The settings form, the manual donations and a removal's confirmation page.
-    for path in ("/dashboard/spring/settings/", "/dashboard/spring/manual/"):
+    for path in ("/dashboard/strict/settings/", "/dashboard/strict/manual/"):
         page.goto(server.url + path)
         assert _violations(page) == [], path
     page.locator("a[data-remove]").first.click()
