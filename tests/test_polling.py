@@ -2,16 +2,18 @@
 
 import random
 import time
+import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
 from channels.layers import get_channel_layer
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fundboard.campaigns.models import Source, SourceStatus
+from fundboard.campaigns.models import Campaign, Source, SourceStatus
 from fundboard.ingest import signals
 from fundboard.live.broadcast import broadcaster
 from fundboard.live.snapshot import build_snapshot
@@ -21,7 +23,7 @@ from fundboard.runners.polling import ScheduleEntry, is_due, poll_source
 from fundboard.sandbox import actionnetwork, p2p
 
 from .factories import make_campaign, make_source
-from .support import wait_for
+from .support import FundboardServer, wait_for
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -210,14 +212,45 @@ def test_a_staff_request_skips_the_wait_but_not_the_floor():
 
 
 # --- the embedded scheduler inside a real server ---------------------------------------------
+# One server for the module: each test loads a campaign of its own (its own slug, fed by its
+# own sandbox) into it while it runs, as staff adding a campaign would; the scheduler finds
+# new sources on its next scan. What each test counts (requests its sandbox saw, its source's
+# health) belongs to its campaign alone, so the tests stay independent and order-free.
 
 FAST = {"FUNDBOARD_POLL_FLOOR_SECONDS": "0.2"}
 
 
-def _campaign_toml(sandbox_url: str, *, key: str = actionnetwork.API_KEY, interval=0.5) -> str:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, django_db_blocker):
+    server = FundboardServer(
+        tmp_path_factory.mktemp("polling"), extra_env=FAST, db_blocker=django_db_blocker
+    )
+    yield server.start()
+    server.close()
+
+
+@pytest.fixture
+def add_campaign(server):
+    """Load a campaign into the running server; removed after the test (its sandbox is
+    gone then, and a source failing in the background is noise in the shared log)."""
+    slugs: list[str] = []
+
+    def add(toml: str, slug: str) -> None:
+        path = server.tmp / f"campaign-{uuid.uuid4().hex[:6]}.toml"
+        path.write_text(toml)
+        server.orm(lambda: call_command("loadcampaigns", str(path)))
+        slugs.append(slug)
+
+    yield add
+    server.orm(lambda: Campaign.objects.filter(slug__in=slugs).delete())
+
+
+def _campaign_toml(
+    sandbox_url: str, slug: str, *, key: str = actionnetwork.API_KEY, interval=0.5
+) -> str:
     return f"""
 [[campaign]]
-slug = "pages"
+slug = "{slug}"
 name = "Pages"
 goal = "10000"
   [[campaign.source]]
@@ -235,11 +268,13 @@ def _an_requests(sandbox_server) -> list[dict]:
     return [r for r in httpx.get(url).json()["requests"] if r["path"].startswith("/api/")]
 
 
-def test_a_page_total_rising_upstream_reaches_a_websocket_client(sandbox_server, fundboard_server):
-    server = fundboard_server(_campaign_toml(sandbox_server.url), extra_env=FAST)
-    wait_for(lambda: server.total("pages") == "4705.50", timeout=15)
+def test_a_page_total_rising_upstream_reaches_a_websocket_client(
+    sandbox_server, server, add_campaign
+):
+    add_campaign(_campaign_toml(sandbox_server.url, "rising"), "rising")
+    wait_for(lambda: server.total("rising") == "4705.50", timeout=15)
     page_id = actionnetwork.ActionNetworkState().ordered()[0].id
-    with server.live_client("pages") as client:
+    with server.live_client("rising") as client:
         client.wait_for(lambda m: m["type"] == "snapshot")
         httpx.post(
             f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
@@ -250,45 +285,52 @@ def test_a_page_total_rising_upstream_reaches_a_websocket_client(sandbox_server,
     assert board[0]["raised"] == "2250.00" and {"1850.00", "615.50"} <= {r["raised"] for r in board}
 
 
-def test_wrong_key_shows_on_health_and_stops_hammering(sandbox_server, fundboard_server):
-    server = fundboard_server(
-        _campaign_toml(sandbox_server.url, key="bad-key-9876"), extra_env=FAST
-    )
-    wait_for(lambda: _an_requests(sandbox_server), timeout=15)
-    time.sleep(4)  # at 0.5 s a poll, a hammering poller would have sent ~8 more
+def test_wrong_key_shows_on_health_and_stops_hammering(sandbox_server, server, add_campaign):
+    add_campaign(_campaign_toml(sandbox_server.url, "badkey", key="bad-key-9876"), "badkey")
+    first = wait_for(lambda: _an_requests(sandbox_server), timeout=15)[0]
+    # At 0.5 s a poll a hammering poller would have sent ~5 more in 2.5 s; even one treating
+    # the 401 as a transient failure would have retried (its first cap is 2 x 0.5 s).
+    time.sleep(max(0.0, first["at"] + 2.5 - time.time()))
     assert len(_an_requests(sandbox_server)) == 1
-    health = server.shell(
-        "from fundboard.campaigns.models import Source; s = Source.objects.get();"
-        "print(s.status, s.consecutive_failures, s.next_poll_at is not None, repr(s.last_error))"
-    )
-    assert "auth_error 1 True" in health and "bad-key-9876" not in health
-    assert server.snapshot("pages")["sources"][0]["status"] == "auth_error"
+
+    def health() -> tuple:
+        s = Source.objects.get(campaign__slug="badkey")
+        return s.status, s.consecutive_failures, s.next_poll_at is not None, s.last_error
+
+    status, failures, scheduled, error = server.orm(health)
+    assert (status, failures, scheduled) == ("auth_error", 1, True)
+    assert "401" in error and "bad-key-9876" not in error
+    assert server.snapshot("badkey")["sources"][0]["status"] == "auth_error"
     assert "bad-key-9876" not in server.log()
 
 
-def test_429_retry_after_holds_the_embedded_scheduler_back(sandbox_server, fundboard_server):
+def test_429_retry_after_holds_the_embedded_scheduler_back(sandbox_server, server, add_campaign):
+    # 3 s: three times the first retry cap of a 0.5 s source (2 x interval), so only the
+    # Retry-After header can explain a gap this long.
     httpx.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/faults",
-        json={"fail_next": 1, "status": 429, "retry_after": 7},
+        json={"fail_next": 1, "status": 429, "retry_after": 3},
     )
-    fundboard_server(_campaign_toml(sandbox_server.url), extra_env=FAST)
-    wait_for(lambda: len(_an_requests(sandbox_server)) >= 2, timeout=20, interval=0.2)
+    add_campaign(_campaign_toml(sandbox_server.url, "limited"), "limited")
+    wait_for(lambda: len(_an_requests(sandbox_server)) >= 2, timeout=15, interval=0.2)
     first, second = _an_requests(sandbox_server)[:2]
-    assert second["at"] - first["at"] >= 7
+    assert second["at"] - first["at"] >= 3
 
 
-def test_a_staff_poll_request_is_served_at_once(sandbox_server, fundboard_server):
-    server = fundboard_server(_campaign_toml(sandbox_server.url, interval=600), extra_env=FAST)
-    wait_for(lambda: server.total("pages") == "4705.50", timeout=15)
+def test_a_staff_poll_request_is_served_at_once(sandbox_server, server, add_campaign):
+    add_campaign(_campaign_toml(sandbox_server.url, "asked", interval=600), "asked")
+    wait_for(lambda: server.total("asked") == "4705.50", timeout=15)
     assert len(_an_requests(sandbox_server)) == 1
     httpx.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
         json={"summary": "Late page", "total_amount": "94.50"},
     )
-    server.shell(
-        "from django.utils import timezone; from fundboard.campaigns.models import Source;"
-        "Source.objects.update(poll_requested_at=timezone.now())"
+    # The dashboard's "poll now" is this column; the scheduler reads it from the database.
+    server.orm(
+        lambda: Source.objects.filter(campaign__slug="asked").update(
+            poll_requested_at=timezone.now()
+        )
     )
-    wait_for(lambda: server.total("pages") == "4800.00", timeout=10)
-    time.sleep(1.5)
+    wait_for(lambda: server.total("asked") == "4800.00", timeout=10)
+    time.sleep(1.5)  # more than one scheduler scan (1 s): a request served on every scan shows
     assert len(_an_requests(sandbox_server)) == 2  # served once, not on every scan
