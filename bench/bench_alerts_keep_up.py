@@ -5,7 +5,7 @@
 
 Runs the browser acceptance test tests/browser/test_alerts_keep_up.py::
 test_alerts_keep_up_with_five_donations_a_second (a real `manage.py serve`, the ImRaising
-sandbox's stream, Debian's chromium) for the given duration instead of the suite's 30 s,
+sandbox's stream, Debian's chromium) for the given duration instead of the suite's 10 s,
 and prints its figures: donations shown alone and grouped, the overlay's largest lag
 against its 15 s bound, and how long each $500 donation took from its POST to the screen.
 The test's assertions still hold: a failed bound fails the run (exit status 1).
