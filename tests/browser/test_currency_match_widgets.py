@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from .shared_server import Spec, shared_server
 from .test_widgets_live import RECORD_ALERTS
 
 
@@ -22,8 +25,15 @@ count_matches = true
 """
 
 
-def test_converted_donation_and_match_line_on_the_widgets(streamed_campaign, browser):
-    campaign = streamed_campaign(goal="1000", extra=_extra())
+@pytest.fixture
+def campaign(tmp_path_factory, django_db_blocker):
+    # The module's only test: a server of its own, started as the other live modules' are.
+    spec = Spec("matched", extra=_extra())
+    with shared_server(tmp_path_factory, django_db_blocker, spec) as server:
+        yield server.campaign("matched")
+
+
+def test_converted_donation_and_match_line_on_the_widgets(campaign, browser):
     context = browser.new_context(viewport={"width": 800, "height": 600})
     thermometer, alerts, ticker = context.new_page(), context.new_page(), context.new_page()
     thermometer.goto(campaign.url("thermometer"))

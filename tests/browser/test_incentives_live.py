@@ -1,13 +1,29 @@
 """The incentives overlay in a real Chromium: a goal bar and a bid war follow tagged donations
-streamed from the ImRaising sandbox, and a moderator's reassignment moves money on screen."""
+streamed from the ImRaising sandbox, and a moderator's reassignment moves money on screen.
+
+One server serves the module: each test has a marathon campaign and a sandbox of its own."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from ..dashboard_support import StaffSession, create_user
 from ..support import wait_for
 from ..test_incentives_http import MARATHON
+from .shared_server import Spec, off_loop, shared_server
+
+SLUGS = ("bars", "alert", "first")
+
+
+@pytest.fixture(scope="module")
+def marathon(tmp_path_factory, django_db_blocker):
+    """`marathon(slug)`: that test's campaign; a moderator, mia, may sign in."""
+    specs = (Spec(slug, extra=MARATHON) for slug in SLUGS)
+    with shared_server(tmp_path_factory, django_db_blocker, *specs) as server:
+        off_loop(create_user, server.server, "mia", "Moderators")
+        yield server.campaign
+
 
 OPTION_TEXT = """([incentive, option]) => {
   const card = [...document.querySelectorAll('.fb-incentive')]
@@ -29,9 +45,9 @@ def option_on_screen(page, incentive: str, option: str) -> str | None:
     return page.evaluate(OPTION_TEXT, [incentive, option])
 
 
-def test_bars_and_bid_war_follow_tagged_donations_and_a_reassignment(streamed_campaign, page):
-    campaign = streamed_campaign(extra=MARATHON)
-    staff = StaffSession(campaign.server, create_user(campaign.server, "mia", "Moderators"))
+def test_bars_and_bid_war_follow_tagged_donations_and_a_reassignment(marathon, page):
+    campaign = marathon("bars")
+    staff = StaffSession(campaign.server, "mia")
     page.goto(campaign.url("incentives", "overlay=1"))
     page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
     assert option_on_screen(page, "Name the hero", "Zelda") == "$0.00#1"
@@ -45,14 +61,14 @@ def test_bars_and_bid_war_follow_tagged_donations_and_a_reassignment(streamed_ca
     assert page.evaluate(BAR, "Extra runs") == "30%"  # 30 of the chain's 100
     # A misspelt tag waits for a moderator, who gives it to Link: Link takes the lead.
     campaign.donate({"nickname": "Dan", "amount": "20.00", "message": "#lnik"})
-    wait_for(lambda: campaign.server.total("live") == "85.00", timeout=15)
+    wait_for(lambda: campaign.server.total(campaign.slug) == "85.00", timeout=15)
     assert option_on_screen(page, "Name the hero", "Link") == "$10.00#2"
-    snapshot = campaign.server.snapshot("live")
+    snapshot = campaign.server.snapshot(campaign.slug)
     hero = next(i for i in snapshot["incentives"] if i["title"] == "Name the hero")
     link = next(o["id"] for o in hero["options"] if o["title"] == "Link")
     dan = next(d["id"] for d in snapshot["recent"] if d["name"] == "Dan")
     answer = staff.post(
-        f"/dashboard/live/incentives/donations/{dan}",
+        f"/dashboard/{campaign.slug}/incentives/donations/{dan}",
         {"target": f"{hero['id']}:{link}"},
         json_answer=False,
     )
@@ -68,8 +84,8 @@ ALERT_CARDS = """() => [...document.querySelectorAll('.fb-alert')].map(card => [
 ])"""
 
 
-def test_an_alert_names_the_incentive_its_donation_went_to(streamed_campaign, page):
-    campaign = streamed_campaign(extra=MARATHON)
+def test_an_alert_names_the_incentive_its_donation_went_to(marathon, page):
+    campaign = marathon("alert")
     page.goto(campaign.url("alerts", "overlay=1&sound=none&duration=30"))
     page.wait_for_function("() => document.documentElement.dataset.connection === 'live'")
     campaign.donate({"nickname": "Ann", "amount": "25.00", "message": "go #zelda"})
@@ -103,13 +119,13 @@ new MutationObserver(() => {
 """
 
 
-def test_the_widget_draws_the_live_standings_first_never_a_zero(streamed_campaign, page):
-    campaign = streamed_campaign(extra=MARATHON)
+def test_the_widget_draws_the_live_standings_first_never_a_zero(marathon, page):
+    campaign = marathon("first")
     campaign.donate(
         {"nickname": "Ann", "amount": "25.00", "message": "#zelda"},
         {"nickname": "Cat", "amount": "30.00", "message": "#stretch"},
     )
-    wait_for(lambda: campaign.server.total("live") == "55.00", timeout=15)
+    wait_for(lambda: campaign.server.total(campaign.slug) == "55.00", timeout=15)
     html = httpx.get(campaign.url("incentives"), timeout=5).text
     assert "25.00" not in html and "data-pending" in html  # the page carries no numbers
     page.add_init_script(RECORD_DRAWN)
