@@ -1,26 +1,51 @@
 """Hostile upstream data (issue 12): one bad record, event or reply costs nothing else.
 
 End-to-end tests run a real `manage.py serve` against the sandbox over real HTTP; the rest
-exercise the parsing and storing functions directly.
+exercise the parsing and storing functions directly. The end-to-end tests share one server:
+each loads a campaign of its own, fed by a sandbox of its own (its faults, requests and
+streams are that test's alone), into it while it runs, and removes it afterwards.
 """
 
 import json
 import time
 
 import httpx
+import pytest
 
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
-from .support import wait_for
+from .support import FundboardServer, wait_for
 from .test_stream_end_to_end import (
+    add_streamed_campaign,
     control,
     donation,
     health,
     listens,
+    remove_campaign,
     requests,
     sandbox_state,
-    start,
 )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, django_db_blocker):
+    server = FundboardServer(tmp_path_factory.mktemp("hostile"), db_blocker=django_db_blocker)
+    yield server.start()
+    server.close()
+
+
+@pytest.fixture
+def streamed(server, sandbox_server, request):
+    """`streamed(**options)`: this test's campaign, streaming from this test's sandbox; its
+    slug is returned. Removed before the sandbox closes (teardown runs in reverse)."""
+    slug = request.node.name.removeprefix("test_")[:40]
+
+    def add(**options) -> str:
+        add_streamed_campaign(server, sandbox_server, slug, **options)
+        return slug
+
+    yield add
+    remove_campaign(server, slug)
 
 
 def post_json_text(sandbox, path: str, body) -> dict:
@@ -50,17 +75,17 @@ def raw_donation(upstream_id: str, nickname: str, amount: str) -> dict:
 # --- finding 1: one malformed nickname must not lose its batch ----------------------------
 
 
-def test_a_lone_surrogate_nickname_costs_no_donation_of_its_batch(fundboard_server, sandbox_server):
+def test_a_lone_surrogate_nickname_costs_no_donation_of_its_batch(server, sandbox_server, streamed):
     """The issue's reproduction: 20 donations in one burst, one nickname half an emoji. Before,
     its batch rolled back, the backfill task died silently and reconciliation crashed every
     interval in stored_donor_totals; upstream held 35 donations, Fundboard 15, health `ok`."""
-    server = start(fundboard_server, sandbox_server, reconcile_interval=1)
+    slug = streamed(reconcile_interval=1)
     batch = [donation(f"Batch {i}", "1.00") for i in range(20)]
     batch[10] = donation("Batch 10 \ud83d", "50.00")  # the top donor: reconciliation reads it
     post_json_text(sandbox_server, "donations", batch)
 
-    wait_for(lambda: server.snapshot("live")["donation_count"] == 20, timeout=20)
-    snapshot = server.snapshot("live")
+    wait_for(lambda: server.snapshot(slug)["donation_count"] == 20, timeout=20)
+    snapshot = server.snapshot(slug)
     assert snapshot["total"] == "69.00"
     assert "Batch 10 \ufffd" in [row["name"] for row in snapshot["recent"]]
 
@@ -73,14 +98,14 @@ def test_a_lone_surrogate_nickname_costs_no_donation_of_its_batch(fundboard_serv
         ),
         timeout=10,
     )
-    state = health(server)
+    state = health(server, slug)
     assert state["drift"] == ""
     # Nothing was rejected (the name was cleaned), and health says so truthfully.
     assert (state["status"], state["rejected_records"]) == ("ok", 0)
     # The stream never broke, and goes on.
     assert len(listens(sandbox_server)) == 1
     control(sandbox_server, "donations", donation("After", "2.00"))
-    wait_for(lambda: server.total("live") == "71.00", timeout=10)
+    wait_for(lambda: server.total(slug) == "71.00", timeout=10)
     assert "Traceback" not in server.log()
 
 
@@ -88,10 +113,10 @@ def test_a_lone_surrogate_nickname_costs_no_donation_of_its_batch(fundboard_serv
 
 
 def test_a_deeply_nested_event_is_rejected_alone_and_the_stream_stays_open(
-    fundboard_server, sandbox_server
+    server, sandbox_server, streamed
 ):
-    server = start(fundboard_server, sandbox_server)
-    with server.live_client("live") as client:
+    slug = streamed()
+    with server.live_client(slug) as client:
         client.receive()
         deep = "event: donation.add\ndata: " + "[" * 100_000 + "\n\n"
         control(sandbox_server, "events", {"text": deep})
@@ -99,24 +124,24 @@ def test_a_deeply_nested_event_is_rejected_alone_and_the_stream_stays_open(
         event = client.wait_for(lambda m: m["type"] == "donation", timeout=10)
     assert event["data"]["name"] == "After"
     assert len(listens(sandbox_server)) == 1  # the same connection carried both
-    state = wait_for(lambda: (h := health(server))["rejected_records"] and h)
+    state = wait_for(lambda: (h := health(server, slug))["rejected_records"] and h)
     assert state["rejected_records"] == 1
     assert "nested deeper than 32" in state["last_rejection"]
     assert state["status"] == "ok" and state["stream_connected"] is True
 
 
 def test_deeply_nested_json_in_a_listing_fails_that_backfill_which_is_retried(
-    fundboard_server, sandbox_server
+    server, sandbox_server, streamed
 ):
     """Before, `[` x 100,000 in a listing raised RecursionError, which the reconnect's
     backfill task did not catch: it died without a log line, the gap stayed open."""
-    server = start(fundboard_server, sandbox_server)
+    slug = streamed()
     control(sandbox_server, "faults", {"deep_json_next": 1})
     control(sandbox_server, "faults", {"drop_streams": True})
     # Made while no stream is open: only a backfill after the reconnect can find it.
     control(sandbox_server, "donations", donation("Gap", "6.00"))
-    wait_for(lambda: server.total("live") == "6.00", timeout=15)
-    state = health(server)
+    wait_for(lambda: server.total(slug) == "6.00", timeout=15)
+    state = health(server, slug)
     assert "nested deeper than 32" in state["last_error"]
     assert "Traceback" not in server.log()
 
@@ -124,19 +149,19 @@ def test_deeply_nested_json_in_a_listing_fails_that_backfill_which_is_retried(
 # --- finding 9: a trickling stream --------------------------------------------------------
 
 
-def test_a_trickling_stream_is_recycled_and_the_gap_backfilled(fundboard_server, sandbox_server):
+def test_a_trickling_stream_is_recycled_and_the_gap_backfilled(server, sandbox_server, streamed):
     """One byte of a never-finished line every 0.5 s keeps httpx's 2 s read timeout from
     ever firing; the liveness deadline (a complete line within read_timeout) recycles it."""
-    server = start(fundboard_server, sandbox_server)  # read_timeout = 2 s
+    slug = streamed()  # read_timeout = 2 s
     control(sandbox_server, "faults", {"trickle_seconds": 0.5})  # from now on
     control(sandbox_server, "donations", donation("Held", "3.00"))  # stuck behind the trickle
-    wait_for(lambda: server.total("live") == "3.00", timeout=15)  # reconciliation: 3600 s
+    wait_for(lambda: server.total(slug) == "3.00", timeout=15)  # reconciliation: 3600 s
     assert len(listens(sandbox_server)) >= 2
-    assert "stalled" in health(server)["last_error"]
+    assert "stalled" in health(server, slug)["last_error"]
 
     control(sandbox_server, "faults", {"trickle_seconds": 0})
     wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=10)
-    with server.live_client("live") as client:
+    with server.live_client(slug) as client:
         client.receive()
         time.sleep(0.5)
         control(sandbox_server, "donations", raw_donation("live-again", "Live", "5.00"))
@@ -147,13 +172,19 @@ def test_a_trickling_stream_is_recycled_and_the_gap_backfilled(fundboard_server,
 
 
 def test_upstream_error_text_on_health_is_short_one_line_and_keyless(
-    fundboard_server, sandbox_server
+    server, sandbox_server, streamed
 ):
-    server = start(fundboard_server, sandbox_server)
+    slug = streamed()
     hostile = "Evil\n<b>\x1b[2J\u202e" + ADVANCED_KEY + "N" * 5000
     control(sandbox_server, "faults", {"fail_next": 1000, "status": 503, "name": hostile})
     control(sandbox_server, "faults", {"drop_streams": True})
-    state = wait_for(lambda: (h := health(server))["status"] == "degraded" and h, timeout=10)
+    # First the dropped stream's own error shows, then the failing reconnects' one.
+    state = wait_for(
+        lambda: (
+            (h := health(server, slug))["status"] == "degraded" and "Evil" in h["last_error"] and h
+        ),
+        timeout=10,
+    )
     error = state["last_error"]
     assert "Evil" in error and len(error) <= 300
     assert not any(char in error for char in "\n\x1b\u202e")

@@ -8,14 +8,15 @@ servers show (direct socket writes, a viewer that stops reading). The runner's b
 tests/test_stream_runner.py.
 """
 
-import json
 import re
 import time
 
 import httpx
 import pytest
+from django.core.management import call_command
 from websockets.exceptions import ConnectionClosed
 
+from fundboard.campaigns.models import Campaign, Source
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
 from .support import wait_for
@@ -32,12 +33,12 @@ FAST_OPTIONS = {
 }
 
 
-def campaign_toml(url: str, key: str = ADVANCED_KEY, **options) -> str:
+def campaign_toml(url: str, key: str = ADVANCED_KEY, slug: str = "live", **options) -> str:
     merged = {**FAST_OPTIONS, **options}
     option_lines = "\n".join(f"  {name} = {value}" for name, value in merged.items())
     return f"""
 [[campaign]]
-slug = "live"
+slug = "{slug}"
 name = "Live Marathon"
 goal = "1000"
 currency = "USD"
@@ -73,28 +74,47 @@ def fast_sandbox(sandbox) -> None:
     control(sandbox, "faults", {"heartbeat_seconds": 0.5, "retry_ms": 200})
 
 
-HEALTH = """
-import json
-from fundboard.campaigns.models import Source
-s = Source.objects.get(name="Stream")
-print(json.dumps({"status": s.status, "rejected_records": s.rejected_records,
-    "last_rejection": s.last_rejection, "last_error": s.last_error, "drift": s.drift,
-    "stream_connected": s.stream_connected, "consecutive_failures": s.consecutive_failures,
-    "last_event_id": s.last_event_id}))
-"""
+def health(server, slug: str = "live") -> dict:
+    """The stream source's health columns, read in this process on the server's database
+    (what the dashboard's health page shows)."""
+
+    def read() -> dict:
+        s = Source.objects.get(campaign__slug=slug, name="Stream")
+        return {
+            "status": s.status, "rejected_records": s.rejected_records,
+            "last_rejection": s.last_rejection, "last_error": s.last_error, "drift": s.drift,
+            "stream_connected": s.stream_connected,
+            "consecutive_failures": s.consecutive_failures, "last_event_id": s.last_event_id,
+        }  # fmt: skip
+
+    return server.orm(read)
 
 
-def health(server) -> dict:
-    return json.loads(server.shell(HEALTH).strip().splitlines()[-1])
+def streaming(sandbox_server) -> None:
+    """Wait until a source streams from this sandbox and its first backfill has asked for
+    the listing, so that backfill cannot be what finds the donations a test posts next."""
+    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
+    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
+
+
+def add_streamed_campaign(server, sandbox_server, slug: str, **options) -> None:
+    """Load a campaign fed by this sandbox into a running (shared) server, in this process:
+    the stream supervisor finds the new source on its next database scan."""
+    fast_sandbox(sandbox_server)
+    path = server.tmp / f"campaign-{slug}.toml"
+    path.write_text(campaign_toml(sandbox_server.url, slug=slug, **options))
+    server.orm(lambda: call_command("loadcampaigns", str(path)))
+    streaming(sandbox_server)
+
+
+def remove_campaign(server, slug: str) -> None:
+    server.orm(lambda: Campaign.objects.filter(slug=slug).delete())
 
 
 def start(fundboard_server, sandbox_server, extra_env=None, **kwargs):
     fast_sandbox(sandbox_server)
     server = fundboard_server(campaign_toml(sandbox_server.url, **kwargs), extra_env=extra_env)
-    wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 1, timeout=15)
-    # ...and its first backfill has asked for the listing, so it cannot be what finds
-    # the donations a test posts next.
-    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
+    streaming(sandbox_server)
     return server
 
 
