@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from ..dashboard_support import StaffSession, create_user
 from .screenshots import OUT
+from .shared_server import off_loop
 from .test_dashboard_moderation import WITH_SOURCE, _log_in
 
 pytestmark = pytest.mark.skipif(
@@ -29,8 +30,8 @@ GIFTS = [
 
 
 def test_save_dashboard_screenshots(fundboard_server, browser):
-    server = fundboard_server(WITH_SOURCE)
-    create_user(server, "olive", "Organisers")
+    server = off_loop(fundboard_server, WITH_SOURCE)  # loads campaigns in-process
+    off_loop(create_user, server, "olive", "Organisers")
     staff = StaffSession(server, "olive")
     now = datetime.now(UTC)
     for name, amount, minutes_ago in GIFTS:
