@@ -18,6 +18,7 @@ from django.test import override_settings
 from fundboard.live.origins import origin_allowed, parse_origin
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user
+from .support import FundboardServer
 
 PUBLIC = "/ws/campaigns/spring"
 STAFF = "/ws/dashboard/spring"
@@ -43,12 +44,20 @@ def handshake_status(port: int, path: str, headers: dict[str, str]) -> int:
     return int(head.split()[1])
 
 
-@pytest.fixture(params=["daphne", "uvicorn"])
-def server(request, fundboard_server):
+@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+def server(request, tmp_path_factory, django_db_blocker):
+    """One server of each kind for the module (the handshake is each ASGI server's own
+    code); the tests only read from it, so they share it."""
     toml = CAMPAIGN + f'allowed_origins = ["{ALLOWED}"]\n'
-    server = fundboard_server(toml, extra_env={"FUNDBOARD_ASGI_SERVER": request.param})
+    server = FundboardServer(
+        tmp_path_factory.mktemp(f"origins-{request.param}"),
+        toml,
+        extra_env={"FUNDBOARD_ASGI_SERVER": request.param},
+        db_blocker=django_db_blocker,
+    )
     create_user(server, "olive", "Organisers")
-    return server
+    yield server.start()
+    server.close()
 
 
 def test_public_socket_origins_compared_by_scheme_host_and_port(server):
