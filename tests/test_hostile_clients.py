@@ -3,6 +3,10 @@
 A client that floods the server with messages, one that sends huge or deeply nested JSON, and
 one that never reads what it is sent: each is closed or cut within a bound, no traceback is
 logged, and a normal viewer beside it keeps receiving every donation.
+
+One server of each kind serves the whole module (what is tested is each ASGI server's own
+handling); each test has a campaign of its own, fed by a sandbox of its own, and reads only
+the part of the server's log written during the test.
 """
 
 from __future__ import annotations
@@ -21,14 +25,35 @@ from websockets.sync.client import connect
 
 from fundboard.live import limits
 
-from .support import wait_for
-from .test_stream_end_to_end import control, donation, start
-
-SERVERS = ["daphne", "uvicorn"]
+from .support import FundboardServer, wait_for
+from .test_stream_end_to_end import add_streamed_campaign, control, donation, remove_campaign
 
 
-def _serve(fundboard_server, sandbox_server, asgi_server):
-    return start(fundboard_server, sandbox_server, extra_env={"FUNDBOARD_ASGI_SERVER": asgi_server})
+@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+def server(request, tmp_path_factory, django_db_blocker):
+    server = FundboardServer(
+        tmp_path_factory.mktemp(f"hostile-{request.param}"),
+        extra_env={"FUNDBOARD_ASGI_SERVER": request.param},
+        db_blocker=django_db_blocker,
+    )
+    yield server.start()
+    server.close()
+
+
+@pytest.fixture
+def slug(server, sandbox_server, request):
+    """This test's campaign on the shared server, streaming from this test's sandbox."""
+    slug = request.node.originalname.removeprefix("test_")[:40]
+    add_streamed_campaign(server, sandbox_server, slug)
+    yield slug
+    remove_campaign(server, slug)
+
+
+@pytest.fixture
+def log(server):
+    """The server's log from this test's start on."""
+    start = len(server.log())
+    return lambda: server.log()[start:]
 
 
 def _rss_mb(pid: int) -> float:
@@ -61,15 +86,13 @@ def _flood(url: str, origin: str, seconds: float, result: dict) -> None:
         result["code"] = _close_code(flooder)
 
 
-@pytest.mark.parametrize("asgi_server", SERVERS)
 def test_a_flooding_client_is_closed_and_a_viewer_beside_it_is_unaffected(
-    fundboard_server, sandbox_server, asgi_server
+    server, sandbox_server, slug, log
 ):
-    server = _serve(fundboard_server, sandbox_server, asgi_server)
-    url = f"ws://127.0.0.1:{server.port}/ws/campaigns/live"
+    url = f"ws://127.0.0.1:{server.port}/ws/campaigns/{slug}"
     rss_before = _rss_mb(server.process.pid)
     results = [{}, {}]
-    with server.live_client("live") as viewer:
+    with server.live_client(slug) as viewer:
         viewer.receive()
         flooders = [threading.Thread(target=_flood, args=(url, server.url, 15, r)) for r in results]
         for flooder in flooders:
@@ -87,20 +110,14 @@ def test_a_flooding_client_is_closed_and_a_viewer_beside_it_is_unaffected(
         # sends, so the flooder sees 1008 or an abrupt end; the server's log says which.
         assert result["code"] in (limits.CLOSE_POLICY_VIOLATION, None), result
         assert result["closed_after"] < 5, result
-    closes = re.findall(
-        r"socket closed: (too many messages|messages faster than served)", server.log()
-    )
-    assert len(closes) >= 2, server.log()[-2000:]  # each flooder (daphne: maybe twice)
+    closes = re.findall(r"socket closed: (too many messages|messages faster than served)", log())
+    assert len(closes) >= 2, log()[-2000:]  # each flooder (daphne: maybe twice)
     assert _rss_mb(server.process.pid) - rss_before < 60
-    assert "Traceback" not in server.log()
+    assert "Traceback" not in log()
 
 
-@pytest.mark.parametrize("asgi_server", SERVERS)
-def test_deep_and_oversized_json_from_a_client_is_refused_quietly(
-    fundboard_server, sandbox_server, asgi_server
-):
-    server = _serve(fundboard_server, sandbox_server, asgi_server)
-    url = f"ws://127.0.0.1:{server.port}/ws/campaigns/live"
+def test_deep_and_oversized_json_from_a_client_is_refused_quietly(server, slug, log):
+    url = f"ws://127.0.0.1:{server.port}/ws/campaigns/{slug}"
     with connect(url, origin=server.url, open_timeout=10) as client:
         client.recv(timeout=10)
         client.send("[" * 4000)  # within the size bound, far past the depth bound
@@ -108,7 +125,7 @@ def test_deep_and_oversized_json_from_a_client_is_refused_quietly(
         assert '"snapshot"' in client.recv(timeout=10)  # the socket is still served
         client.send("[" * 100_000)  # past the size bound: the server closes, 1009
         assert _close_code(client) == 1009
-    assert "Traceback" not in server.log() and "RecursionError" not in server.log()
+    assert "Traceback" not in log() and "RecursionError" not in log()
 
 
 # --- a viewer that never reads ---------------------------------------------------------------
@@ -146,18 +163,16 @@ def _server_send_queue(server_port: int, client_port: int) -> int | None:
     return None
 
 
-@pytest.mark.parametrize("asgi_server", SERVERS)
 def test_a_viewer_that_never_reads_is_cut_before_its_send_queue_grows(
-    fundboard_server, sandbox_server, asgi_server
+    server, sandbox_server, slug, log
 ):
-    server = _serve(fundboard_server, sandbox_server, asgi_server)
-    mute = _raw_viewer(server.port, "/ws/campaigns/live")
+    mute = _raw_viewer(server.port, f"/ws/campaigns/{slug}")
     mute_port = mute.getsockname()[1]
     # ~0.5 MB of events, several times what the bound lets wait for one viewer.
     burst = [donation(f"S{i}", "1.00", message="m" * 400) for i in range(600)]
     names = [f"S{i}" for i in range(600)]
     send_queues = []
-    with server.live_client("live") as reader:
+    with server.live_client(slug) as reader:
         reader.receive()
         control(sandbox_server, "donations", burst)
 
@@ -170,13 +185,13 @@ def test_a_viewer_that_never_reads_is_cut_before_its_send_queue_grows(
         try:
             wait_for(cut, timeout=30, interval=0.02)
         except AssertionError:
-            print(send_queues[-20:], server.log()[-1500:])
+            print(send_queues[-20:], log()[-1500:])
             raise
         reader.wait_for(lambda m: m["type"] == "donation" and m["data"]["name"] == "S599", 60)
         assert [m["data"]["name"] for m in reader.of_type("donation")] == names
         reader.wait_for_total("600.00")
-    with server.live_client("live") as newcomer:  # and the process serves newcomers
+    with server.live_client(slug) as newcomer:  # and the process serves newcomers
         newcomer.wait_for_total("600.00")
     assert send_queues and max(send_queues) <= 150 * 1024, max(send_queues or [0])
-    assert re.search(r"viewer cut: not reading unsent_bytes=\d+", server.log())
+    assert re.search(r"viewer cut: not reading unsent_bytes=\d+", log())
     mute.close()
