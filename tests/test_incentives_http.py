@@ -2,14 +2,21 @@
 real HTTP into a real `manage.py serve`; viewers read the public JSON and the websocket.
 
 Staff act through the dashboard's forms (a moderator signed in over HTTP); everything a viewer
-sees is read over HTTP and the socket.
+sees is read over HTTP and the socket. The module's tests share one server, each with a
+marathon campaign of its own fed by a sandbox of its own.
 """
 
 import json
 
+import pytest
+from django.db.models import Sum
+
+from fundboard.incentives.models import Review, Run
+from fundboard.ingest.models import Donation
+
 from .dashboard_support import StaffSession, create_user
-from .support import wait_for
-from .test_stream_end_to_end import campaign_toml, control, donation, start
+from .support import FundboardServer, wait_for
+from .test_stream_end_to_end import add_streamed_campaign, control, donation, remove_campaign
 
 MARATHON = """
   [[campaign.run]]
@@ -52,14 +59,26 @@ MARATHON = """
   run = "Zelda any%"
 """
 
-WINDOW_SUM = """
-from django.db.models import Sum
-from fundboard.ingest.models import Donation
-from fundboard.incentives.models import Run
-run = Run.objects.get(title="Zelda any%")
-qs = Donation.objects.counted().filter(donated_at__gte=run.started_at, donated_at__lt=run.ended_at)
-print(f"{qs.aggregate(t=Sum('amount'))['t']:.2f}")
-"""
+
+def window_sum(server, slug: str) -> str:
+    """The counted donations inside the run's window, summed in the database."""
+
+    def total() -> str:
+        run = Run.objects.get(campaign__slug=slug, title="Zelda any%")
+        qs = Donation.objects.counted().filter(
+            campaign__slug=slug, donated_at__gte=run.started_at, donated_at__lt=run.ended_at
+        )
+        return f"{qs.aggregate(t=Sum('amount'))['t']:.2f}"
+
+    return server.orm(total)
+
+
+def pending_reviews(server, slug: str) -> list[str]:
+    def names() -> list[str]:
+        reviews = Review.objects.filter(campaign__slug=slug, state="pending")
+        return sorted(r.donation.display_name for r in reviews)
+
+    return server.orm(names)
 
 
 def by_title(snapshot: dict, title: str) -> dict:
@@ -70,10 +89,32 @@ def options(snapshot: dict, title: str) -> dict:
     return {o["title"]: o["total"] for o in by_title(snapshot, title)["options"]}
 
 
-def serve(fundboard_server, sandbox_server):
-    server = start(fundboard_server, sandbox_server)
-    server.load(campaign_toml(sandbox_server.url) + MARATHON)
-    return server, StaffSession(server, create_user(server, "mia", "Moderators"))
+def marathon_server(tmp_path_factory, db_blocker) -> FundboardServer:
+    """A started server with the moderator "mia" (the caller closes it)."""
+    server = FundboardServer(tmp_path_factory.mktemp("marathon"), db_blocker=db_blocker)
+    create_user(server, "mia", "Moderators")
+    return server.start()
+
+
+def marathon(server, sandbox_server, slug: str):
+    """This test's marathon campaign on the shared server, fed by this test's sandbox, and
+    the moderator's signed-in session."""
+    add_streamed_campaign(server, sandbox_server, slug, MARATHON)
+    return StaffSession(server, "mia")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, django_db_blocker):
+    server = marathon_server(tmp_path_factory, django_db_blocker)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slug(server, sandbox_server, request):
+    slug = request.node.originalname.removeprefix("test_")[:40]
+    yield slug
+    remove_campaign(server, slug)
 
 
 def option_id(snapshot: dict, incentive: str, title: str) -> str:
@@ -88,15 +129,14 @@ def donation_id(snapshot: dict, name: str) -> int:
 
 def run_action(staff, snapshot: dict, action: str) -> None:
     run = snapshot["schedule"]["runs"][0]["id"]
-    answer = staff.post(
-        f"/dashboard/live/incentives/runs/{run}", {"action": action}, json_answer=False
-    )
+    url = f"/dashboard/{snapshot['slug']}/incentives/runs/{run}"
+    answer = staff.post(url, {"action": action}, json_answer=False)
     assert answer.status_code == 302
 
 
-def test_tags_allocate_doubts_queue_splits_and_refunds_release(fundboard_server, sandbox_server):
-    server, staff = serve(fundboard_server, sandbox_server)
-    with server.live_client("live", "events=0") as viewer:
+def test_tags_allocate_doubts_queue_splits_and_refunds_release(server, sandbox_server, slug):
+    staff = marathon(server, sandbox_server, slug)
+    with server.live_client(slug, "events=0") as viewer:
         viewer.receive()
         gifts = [
             donation("Ann", "25.00", message="Go #Zelda go"),
@@ -105,8 +145,8 @@ def test_tags_allocate_doubts_queue_splits_and_refunds_release(fundboard_server,
             donation("Dan", "12.00", message="#link #link"),  # one tag twice: exact
         ]
         ids = control(sandbox_server, "donations", gifts)["ids"]
-        wait_for(lambda: server.total("live") == "77.00")
-        snapshot = server.snapshot("live")
+        wait_for(lambda: server.total(slug) == "77.00")
+        snapshot = server.snapshot(slug)
         assert options(snapshot, "Name the hero") == {
             "Zelda": "25.00", "Link": "12.00", "Ganon": "0.00"
         }  # fmt: skip
@@ -116,11 +156,7 @@ def test_tags_allocate_doubts_queue_splits_and_refunds_release(fundboard_server,
                 m["type"] == "snapshot" and options(m["data"], "Name the hero")["Link"] == "12.00"
             )
         )
-        queued = server.shell(
-            "from fundboard.incentives.models import Review\n"
-            "print(sorted(r.donation.display_name for r in Review.objects.filter(state='pending')))"
-        )
-        assert queued.strip().splitlines()[-1] == "['Bob', 'Cat']"
+        assert pending_reviews(server, slug) == ["Bob", "Cat"]
         split = {
             "action": "split",
             "target_1": option_id(snapshot, "Name the hero", "Zelda"),
@@ -128,7 +164,7 @@ def test_tags_allocate_doubts_queue_splits_and_refunds_release(fundboard_server,
             "target_2": option_id(snapshot, "Name the hero", "Link"),
             "amount_2": "15",
         }
-        url = f"/dashboard/live/incentives/donations/{donation_id(snapshot, 'Cat')}"
+        url = f"/dashboard/{slug}/incentives/donations/{donation_id(snapshot, 'Cat')}"
         assert staff.post(url, split, json_answer=False).status_code == 302
         viewer.wait_for(
             lambda m: m["type"] == "snapshot"
@@ -137,16 +173,16 @@ def test_tags_allocate_doubts_queue_splits_and_refunds_release(fundboard_server,
             }
         )  # fmt: skip
         control(sandbox_server, "delete", {"_id": ids[3]})  # Dan's gift is refunded
-        wait_for(lambda: options(server.snapshot("live"), "Name the hero")["Link"] == "15.00")
-    assert server.total("live") == "65.00"
+        wait_for(lambda: options(server.snapshot(slug), "Name the hero")["Link"] == "15.00")
+    assert server.total(slug) == "65.00"
 
 
-def test_runs_stretch_chain_closing_and_top_n(fundboard_server, sandbox_server):
-    server, staff = serve(fundboard_server, sandbox_server)
+def test_runs_stretch_chain_closing_and_top_n(server, sandbox_server, slug):
+    staff = marathon(server, sandbox_server, slug)
     control(sandbox_server, "donations", donation("Early", "5.00", message="#blindfold"))
-    wait_for(lambda: server.total("live") == "5.00")
-    assert by_title(server.snapshot("live"), "Blindfold")["total"] == "0.00"  # not open yet
-    run_action(staff, server.snapshot("live"), "start")
+    wait_for(lambda: server.total(slug) == "5.00")
+    assert by_title(server.snapshot(slug), "Blindfold")["total"] == "0.00"  # not open yet
+    run_action(staff, server.snapshot(slug), "start")
     run_gifts = [
         donation("A", "30.00", message="#stretch"),
         donation("B", "25.00", message="#stretch #stretch"),
@@ -156,25 +192,25 @@ def test_runs_stretch_chain_closing_and_top_n(fundboard_server, sandbox_server):
         donation("F", "3.00", message="#zelda"),
     ]
     control(sandbox_server, "donations", run_gifts)
-    wait_for(lambda: server.total("live") == "119.00")
-    run_action(staff, server.snapshot("live"), "stop")
+    wait_for(lambda: server.total(slug) == "119.00")
+    run_action(staff, server.snapshot(slug), "stop")
     control(sandbox_server, "donations", donation("Late", "11.00", message="#blindfold"))
-    wait_for(lambda: server.total("live") == "130.00")
-    snapshot = server.snapshot("live")
+    wait_for(lambda: server.total(slug) == "130.00")
+    snapshot = server.snapshot(slug)
     blind = by_title(snapshot, "Blindfold")
     assert (blind["state"], blind["total"]) == ("closed", "40.00")  # closed with its run
     chain = by_title(snapshot, "Extra runs")
     assert chain["total"] == "55.00" and chain["winners"] == [chain["options"][0]["id"]]
     run = snapshot["schedule"]["runs"][0]
-    assert run["total"] == server.shell(WINDOW_SUM).strip().splitlines()[-1] == "114.00"
+    assert run["total"] == window_sum(server, slug) == "114.00"
     # The bid war closes: the top two win, and a late tag is queued, not counted.
-    hero = by_title(server.snapshot("live"), "Name the hero")
-    closed = staff.post(f"/dashboard/live/incentives/{hero['id']}/close", json_answer=False)
+    hero = by_title(server.snapshot(slug), "Name the hero")
+    closed = staff.post(f"/dashboard/{slug}/incentives/{hero['id']}/close", json_answer=False)
     assert closed.status_code == 302
     control(sandbox_server, "donations", donation("G", "50.00", message="#zelda"))
-    wait_for(lambda: server.total("live") == "180.00")
-    hero = by_title(server.snapshot("live"), "Name the hero")
+    wait_for(lambda: server.total(slug) == "180.00")
+    hero = by_title(server.snapshot(slug), "Name the hero")
     ids = {o["title"]: o["id"] for o in hero["options"]}
     assert hero["winners"] == [ids["Ganon"], ids["Link"]]
-    assert options(server.snapshot("live"), "Name the hero")["Zelda"] == "3.00"
-    assert json.dumps(server.snapshot("live")).count("incentives") == 1
+    assert options(server.snapshot(slug), "Name the hero")["Zelda"] == "3.00"
+    assert json.dumps(server.snapshot(slug)).count("incentives") == 1

@@ -10,11 +10,26 @@ ImRaising stream): they follow the version and coalescing rules of every other c
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from fundboard.incentives.models import Incentive
+
 from .support import wait_for
-from .test_incentives_http import by_title, options, run_action, serve
-from .test_stream_end_to_end import control, donation
+from .test_incentives_http import by_title, marathon, marathon_server, options, run_action
+from .test_stream_end_to_end import control, donation, remove_campaign
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, django_db_blocker):
+    """One server for the module; each test a campaign of its own (the slugs below)."""
+    server = marathon_server(tmp_path_factory, django_db_blocker)
+    yield server
+    server.close()
 
 
 def is_snapshot(message: dict) -> bool:
@@ -22,10 +37,10 @@ def is_snapshot(message: dict) -> bool:
 
 
 def test_donation_events_name_their_incentive_and_snapshots_follow_the_version(
-    fundboard_server, sandbox_server
+    server, sandbox_server
 ):
-    server, staff = serve(fundboard_server, sandbox_server)
-    with server.live_client("live") as viewer:
+    staff = marathon(server, sandbox_server, "tagged")
+    with server.live_client("tagged") as viewer:
         first = viewer.receive()
         assert by_title(first["data"], "Blindfold")["state"] == "upcoming"
         run_action(staff, first["data"], "start")  # the run starts: its incentive opens
@@ -51,6 +66,7 @@ def test_donation_events_name_their_incentive_and_snapshots_follow_the_version(
             lambda m: is_snapshot(m) and options(m["data"], "Name the hero")["Zelda"] == "25.00"
         )
         assert after["data"]["version"] >= ann["data"]["version"] > opened["data"]["version"]
+    remove_campaign(server, "tagged")
 
 
 CLOSING_SOON = """
@@ -69,24 +85,25 @@ currency = "USD"
 """
 
 
-# Moves the close time to two seconds from now, quietly (no version bump, as an edit in the
-# database by hand would): only the clock can tell viewers.
-CLOSE_SOON = """
-from datetime import timedelta
-from django.utils import timezone
-from fundboard.incentives.models import Incentive
-Incentive.objects.filter(key="blind").update(closes_at=timezone.now() + timedelta(seconds=2))
-"""
+def close_soon() -> None:
+    """Moves the close time to two seconds from now, quietly (no version bump, as an edit in
+    the database by hand would; this process announces nothing): only the server's
+    incentives clock can tell viewers."""
+    Incentive.objects.filter(campaign__slug="clock", key="blind").update(
+        closes_at=timezone.now() + timedelta(seconds=2)
+    )
 
 
-def test_a_close_time_passing_reaches_the_snapshot_and_the_socket(fundboard_server):
+def test_a_close_time_passing_reaches_the_snapshot_and_the_socket(server):
     later = datetime.now(UTC) + timedelta(days=1)
-    server = fundboard_server(CLOSING_SOON.format(closes_at=later.isoformat()))
+    path = server.tmp / f"clock-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(CLOSING_SOON.format(closes_at=later.isoformat()))
+    server.orm(lambda: call_command("loadcampaigns", str(path)))
     snapshot = server.snapshot("clock")
     assert snapshot["incentives"][0]["state"] == "open"
     with server.live_client("clock") as viewer:
         viewer.wait_for(is_snapshot)  # the first one, on connecting
-        server.shell(CLOSE_SOON)
+        server.orm(close_soon)
         closed = viewer.wait_for(
             lambda m: is_snapshot(m) and m["data"]["incentives"][0]["state"] == "closed",
             timeout=30,
@@ -94,3 +111,4 @@ def test_a_close_time_passing_reaches_the_snapshot_and_the_socket(fundboard_serv
     assert closed["data"]["version"] > snapshot["version"]
     assert closed["data"]["donation_count"] == 0  # no donation moved it
     wait_for(lambda: server.snapshot("clock")["incentives"][0]["state"] == "closed")
+    remove_campaign(server, "clock")

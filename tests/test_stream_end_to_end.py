@@ -97,12 +97,15 @@ def streaming(sandbox_server) -> None:
     wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in requests(sandbox_server)))
 
 
-def add_streamed_campaign(server, sandbox_server, slug: str, **options) -> None:
-    """Load a campaign fed by this sandbox into a running (shared) server, in this process:
-    the stream supervisor finds the new source on its next database scan."""
+def add_streamed_campaign(
+    server, sandbox_server, slug: str, extra_toml: str = "", **options
+) -> None:
+    """Load a campaign fed by this sandbox (plus `extra_toml`: its runs, incentives) into a
+    running (shared) server, in this process: the stream supervisor finds the new source on
+    its next database scan."""
     fast_sandbox(sandbox_server)
     path = server.tmp / f"campaign-{slug}.toml"
-    path.write_text(campaign_toml(sandbox_server.url, slug=slug, **options))
+    path.write_text(campaign_toml(sandbox_server.url, slug=slug, **options) + extra_toml)
     server.orm(lambda: call_command("loadcampaigns", str(path)))
     streaming(sandbox_server)
 
