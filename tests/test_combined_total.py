@@ -7,7 +7,11 @@ manual entries with their stored donations. The snapshot's total is exactly the 
 from decimal import Decimal
 
 import httpx
+from django.utils import timezone
 
+from fundboard.campaigns.models import Source
+from fundboard.ingest.services import ingest_donations
+from fundboard.providers.records import DonationRecord
 from fundboard.sandbox import actionnetwork, imraising, p2p
 
 from .support import wait_for
@@ -47,16 +51,11 @@ currency = "USD"
 """
 
 
-ADD_CHEQUE = """
-from decimal import Decimal
-from django.utils import timezone
-from fundboard.campaigns.models import Source
-from fundboard.ingest.services import ingest_donations
-from fundboard.providers.records import DonationRecord
-source = Source.objects.get(name="Cheques")
-ingest_donations(source.pk, [DonationRecord("cheque-1", "Bank", Decimal("99.99"), "USD",
-                                            timezone.now())])
-"""
+def add_cheque() -> None:
+    """A manual entry, stored before the server starts (it reads it like any stored donation)."""
+    source = Source.objects.get(name="Cheques")
+    record = DonationRecord("cheque-1", "Bank", Decimal("99.99"), "USD", timezone.now())
+    ingest_donations(source.pk, [record])
 
 
 def _upstream_parts(url: str, stream_donations: list[str]) -> dict[str, Decimal]:
@@ -76,8 +75,9 @@ def _parts(snapshot: dict) -> dict[str, Decimal]:
 
 def test_three_platforms_and_manual_total_exactly_the_sum(sandbox_server, fundboard_server):
     url = sandbox_server.url
-    server = fundboard_server(_campaign(url), extra_env=FAST)
-    server.shell(ADD_CHEQUE)
+    server = fundboard_server(_campaign(url), extra_env=FAST, start=False)
+    server.orm(add_cheque)
+    server.start()
     stream = ["12.50", "200.00", "7.25"]
     names = ["Kofi", "Rosa Lind", "Ingrid"]
     with server.live_client("all") as client:

@@ -104,10 +104,10 @@ def test_export_memory_stays_flat_as_the_row_count_grows():
             batch_size=1000,
         )
 
-    add(2 * BATCH_SIZE, 0)
+    add(BATCH_SIZE, 0)
     small_rows, small_peak = _collect(campaign)
-    add(8 * BATCH_SIZE, 2 * BATCH_SIZE)
+    add(4 * BATCH_SIZE, BATCH_SIZE)
     large_rows, large_peak = _collect(campaign)
-    assert (small_rows, large_rows) == (2 * BATCH_SIZE, 10 * BATCH_SIZE)
+    assert (small_rows, large_rows) == (BATCH_SIZE, 5 * BATCH_SIZE)
     # Five times the rows, about the same peak: memory is one batch, not the whole export.
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)
