@@ -17,9 +17,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stdout
 from io import StringIO
 from pathlib import Path
@@ -139,6 +141,9 @@ class _Database:
         if self.pg_name:
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+_orm_thread = threading.local()  # set while a server's orm() work runs in this thread
 
 
 @contextmanager
@@ -311,13 +316,26 @@ class FundboardServer:
         """
         if self.db_blocker is None:
             raise RuntimeError("orm() needs the server from the fundboard_server fixture")
+        if getattr(_orm_thread, "active", False):
+            return self._orm_here(work)  # nested: already in a thread of its own
+        # A thread of its own: Django refuses ORM calls from a thread with a running event
+        # loop (SynchronousOnlyOperation), and Playwright's sync API keeps one running in the
+        # main thread once a browser is open; the swapped connection is thread-local anyway.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(self._orm_here, work).result()
+
+    def _orm_here(self, work: Callable[[], object]) -> object:
+        outer, _orm_thread.active = getattr(_orm_thread, "active", False), True
         with (
             self.db_blocker.unblock(),
             _default_database(self._database_settings()),
             _announcements_dropped(),
             redirect_stdout(StringIO()),
         ):
-            return work()
+            try:
+                return work()
+            finally:
+                _orm_thread.active = outer
 
     def _database_settings(self) -> dict:
         from django.db import connections

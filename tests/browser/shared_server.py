@@ -12,11 +12,9 @@ Tests about start-up, restarts or a per-server setting keep a server of their ow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
 from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.imraising import ADVANCED_KEY
@@ -24,8 +22,6 @@ from fundboard.sandbox.server import SandboxServer
 
 from ..support import FundboardServer
 from .conftest import StreamedCampaign
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,18 +33,6 @@ class Spec:
     milestones: str = "[]"
     extra: str = ""
     streamed: bool = True
-
-
-def off_loop(work: Callable[..., T], *args, **kwargs) -> T:
-    """Run `work` in a thread of its own.
-
-    Playwright's sync API keeps an event loop running in the main thread once the session's
-    browser is open, and Django refuses ORM calls from a thread with a running loop
-    (SynchronousOnlyOperation): in-process database setup (`server.orm`, so `load` before
-    start and `create_user`) goes through here in browser tests.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work, *args, **kwargs).result()
 
 
 def campaign_toml(spec: Spec, sandbox_url: str | None) -> str:
@@ -102,7 +86,7 @@ def shared_server(
             for spec in specs
         )
         tmp = tmp_path_factory.mktemp("shared-server")
-        server = off_loop(FundboardServer, tmp, campaigns, db_blocker=db_blocker)
+        server = FundboardServer(tmp, campaigns, db_blocker=db_blocker)
         stack.callback(server.close)
         server.start()
         yield SharedServer(server, sandboxes)

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..dashboard_support import PASSWORD, StaffSession, create_user
-from .shared_server import Spec, off_loop, shared_server
+from .shared_server import Spec, shared_server
 
 WAIT = 15_000
 # 10 s shows the bound held, groups formed and a $500 shown alone; the bench runs 90 s.
@@ -64,7 +64,7 @@ SPECS = (
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, django_db_blocker):
     with shared_server(tmp_path_factory, django_db_blocker, *SPECS) as server:
-        off_loop(create_user, server.server, "olive", "Organisers")
+        create_user(server.server, "olive", "Organisers")
         yield server
 
 

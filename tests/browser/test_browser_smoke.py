@@ -1,7 +1,6 @@
 """The thermometer page draws its first state in a real Chromium."""
 
 from ..test_smoke_spine import CAMPAIGN
-from .shared_server import off_loop
 
 
 def test_thermometer_draws_the_first_snapshot(fundboard_server, page):
@@ -9,7 +8,7 @@ def test_thermometer_draws_the_first_snapshot(fundboard_server, page):
     CSP) draws the JSON snapshot, and the skeleton goes."""
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    server = off_loop(fundboard_server, CAMPAIGN)  # loads campaigns in-process
+    server = fundboard_server(CAMPAIGN)  # loads campaigns in-process
     page.goto(f"{server.url}/c/spring/thermometer")
     page.wait_for_selector("html:not([data-pending])")
     assert page.locator("#total").inner_text() == "0.00"

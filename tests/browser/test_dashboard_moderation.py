@@ -13,7 +13,7 @@ from ..dashboard_support import (
     create_user,
     donor_names,
 )
-from .shared_server import off_loop, shared_server
+from .shared_server import shared_server
 
 # Generous: other suites may share the machine; a real failure still fails, only later.
 WAIT = 15_000
@@ -44,9 +44,9 @@ def shared(tmp_path_factory, django_db_blocker):
     admin pages' ids), a campaign of its own for each test that donates, and its staff."""
     toml = WITH_SOURCE + staff_campaign("hide") + staff_campaign("strict", source=True)
     with shared_server(tmp_path_factory, django_db_blocker, toml=toml) as server:
-        off_loop(create_user, server.server, "olive", "Organisers")
-        off_loop(create_user, server.server, "moe", "Moderators")
-        off_loop(create_user, server.server, "root", superuser=True)
+        create_user(server.server, "olive", "Organisers")
+        create_user(server.server, "moe", "Moderators")
+        create_user(server.server, "root", superuser=True)
         yield server.server
 
 

@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 
 from ..dashboard_support import StaffSession, create_user
 from .screenshots import OUT
-from .shared_server import off_loop
 from .test_dashboard_moderation import WITH_SOURCE, _log_in
 
 pytestmark = pytest.mark.skipif(
@@ -30,8 +29,8 @@ GIFTS = [
 
 
 def test_save_dashboard_screenshots(fundboard_server, browser):
-    server = off_loop(fundboard_server, WITH_SOURCE)  # loads campaigns in-process
-    off_loop(create_user, server, "olive", "Organisers")
+    server = fundboard_server(WITH_SOURCE)  # loads campaigns in-process
+    create_user(server, "olive", "Organisers")
     staff = StaffSession(server, "olive")
     now = datetime.now(UTC)
     for name, amount, minutes_ago in GIFTS:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from ..dashboard_support import StaffSession, create_user
 from ..support import wait_for
-from .shared_server import off_loop, shared_server
+from .shared_server import shared_server
 from .test_dashboard_moderation import _log_in, staff_campaign
 
 WAIT = 15_000
@@ -45,7 +45,7 @@ def shared(tmp_path_factory, django_db_blocker):
     """One server for the module, a campaign of its own per test, one organiser."""
     toml = staff_campaign("phone", source=True) + staff_campaign("undo")
     with shared_server(tmp_path_factory, django_db_blocker, toml=toml) as server:
-        off_loop(create_user, server.server, "olive", "Organisers")
+        create_user(server.server, "olive", "Organisers")
         yield server.server
 
 

@@ -11,7 +11,7 @@ import pytest
 from ..dashboard_support import StaffSession, create_user
 from ..support import wait_for
 from ..test_incentives_http import MARATHON
-from .shared_server import Spec, off_loop, shared_server
+from .shared_server import Spec, shared_server
 
 SLUGS = ("bars", "alert", "first")
 
@@ -21,7 +21,7 @@ def marathon(tmp_path_factory, django_db_blocker):
     """`marathon(slug)`: that test's campaign; a moderator, mia, may sign in."""
     specs = (Spec(slug, extra=MARATHON) for slug in SLUGS)
     with shared_server(tmp_path_factory, django_db_blocker, *specs) as server:
-        off_loop(create_user, server.server, "mia", "Moderators")
+        create_user(server.server, "mia", "Moderators")
         yield server.campaign
 
 

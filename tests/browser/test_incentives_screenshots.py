@@ -19,7 +19,6 @@ from fundboard.sandbox.imraising import ADVANCED_KEY
 
 from ..support import wait_for
 from .screenshots import OUT, _live, _stage
-from .shared_server import off_loop
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FUNDBOARD_SCREENSHOTS") != "1", reason="set FUNDBOARD_SCREENSHOTS=1"
@@ -132,7 +131,7 @@ def _alert_shot(browser, server, donate) -> None:
 
 def test_save_marathon_screenshots(sandbox_server, fundboard_server, browser):
     toml = MARATHON.format(url=sandbox_server.url, key=ADVANCED_KEY)
-    server = off_loop(fundboard_server, toml)  # loads campaigns in-process
+    server = fundboard_server(toml)  # loads campaigns in-process
     server.shell(START_FIRST_RUN)
 
     def donate(spec: dict) -> None:

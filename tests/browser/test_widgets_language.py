@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ..dashboard_support import CAMPAIGN, PASSWORD, create_user
-from .shared_server import Spec, off_loop, shared_server
+from .shared_server import Spec, shared_server
 from .test_widgets_look import HostSite
 
 
@@ -192,7 +192,7 @@ def test_favicon_loads(shared, page):
 
 def test_embed_builder_script_snippet_uses_embed_js(shared, browser, page):
     server = shared.server
-    off_loop(create_user, server, "olive", "Organisers")
+    create_user(server, "olive", "Organisers")
     page.goto(server.url + "/dashboard/spring/embed/")
     page.fill("#id_username", "olive")
     page.fill("#id_password", PASSWORD)

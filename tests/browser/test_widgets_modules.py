@@ -18,8 +18,6 @@ import pytest
 
 from fundboard.widgets.modules import MODULES
 
-from .shared_server import off_loop
-
 ORIGIN = "http://widgets.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"
 BLANK = "<!doctype html><html><head><title>modules</title></head><body></body></html>"
@@ -228,7 +226,7 @@ def _snapshot(**fields) -> dict:
 def test_widgets_draw_stretch_goals_no_goal_and_hostile_names_under_the_page_csp(
     served, fundboard_server
 ):
-    server = off_loop(fundboard_server, CAMPAIGNS)  # off the loop: loads campaigns in-process
+    server = fundboard_server(CAMPAIGNS)  # off the loop: loads campaigns in-process
     page = served.page
 
     # Past the goal: the bar fills toward the next stretch goal, the goal a mark on the way.
@@ -270,7 +268,7 @@ def test_after_collectstatic_every_module_loads_by_its_hashed_name(
     """Production: the entry and, through the import map, each module it imports come by
     hashed names (cached for long by WhiteNoise), so no release mixes old and new modules."""
     env = {"FUNDBOARD_COLLECTED_STATIC": "1", "STATIC_ROOT": str(tmp_path / "collected")}
-    server = off_loop(fundboard_server, CAMPAIGNS, start=False, extra_env=env)
+    server = fundboard_server(CAMPAIGNS, start=False, extra_env=env)
     server.manage("collectstatic", "--noinput", "-v0")
     server.start()
     scripts: list[str] = []

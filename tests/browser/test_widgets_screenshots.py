@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from .screenshots import campaign_toml, capture, seed
-from .shared_server import off_loop
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FUNDBOARD_SCREENSHOTS") != "1", reason="set FUNDBOARD_SCREENSHOTS=1"
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_save_widget_screenshots(sandbox_server, fundboard_server, browser):
-    server = off_loop(fundboard_server, campaign_toml(sandbox_server.url))
+    server = fundboard_server(campaign_toml(sandbox_server.url))
 
     def donate(spec: dict) -> None:
         body = {"currency": "USD", **spec}
