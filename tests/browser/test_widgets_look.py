@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from playwright.sync_api import expect
 
 from ..support import wait_for
 from .shared_server import Spec, shared_server
@@ -214,9 +215,8 @@ def test_embed_script_places_an_iframe_that_fits_its_content(shared, page, host_
     # The iframe sits where the script was, before the paragraph after it.
     assert page.evaluate("() => document.querySelector('iframe').nextElementSibling.id") == "after"
     inner = page.frame_locator("iframe")
-    assert inner.locator("#fill").evaluate("e => getComputedStyle(e).backgroundColor") == (
-        "rgb(255, 102, 0)"
-    )
+    # Polled: the element can exist before the frame's stylesheet has applied (seen under load).
+    expect(inner.locator("#fill")).to_have_css("background-color", "rgb(255, 102, 0)")
     # The widget reports its height; the iframe takes it (not the 190 px default).
     page.wait_for_function("() => document.querySelector('iframe').style.height !== '190px'")
     height = float(frame.evaluate("e => parseFloat(e.style.height)"))
