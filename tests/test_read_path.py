@@ -257,7 +257,10 @@ asgi_db = pytest.mark.django_db(transaction=True)
 
 
 @asgi_db
-@pytest.mark.parametrize("path", [URL, "/c/spring/thermometer?theme=dark"])
+@pytest.mark.parametrize(
+    "path",
+    [URL, "/c/spring/thermometer?theme=dark", "/c/spring/match", "/c/spring/schedule"],
+)
 def test_a_cached_answer_skips_django_with_the_same_headers(campaign, normal_chain_calls, path):
     first = _asgi_get(path)  # nothing cached yet: Django, its middleware and the view
     assert normal_chain_calls == [path.partition("?")[0]]

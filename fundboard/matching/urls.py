@@ -5,5 +5,5 @@ from . import views
 app_name = "matching"
 
 urlpatterns = [
-    path("c/<slug:slug>/match", views.match_widget, name="widget"),
+    path("c/<slug:slug>/match", views.match_widget, name="widget-match"),
 ]
