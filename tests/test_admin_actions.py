@@ -9,8 +9,7 @@ from .dashboard_support import CAMPAIGN, StaffSession, create_user
 from .support import FundboardServer
 
 # One server for both tests: the view-only test only reads, so the poll test's audit trail
-# stays its own. Under `--dist loadgroup` the module stays on one xdist worker.
-pytestmark = pytest.mark.xdist_group("admin_actions")
+# stays its own.
 
 SOURCES = """
   [[campaign.source]]

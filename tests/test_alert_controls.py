@@ -15,8 +15,7 @@ from .support import FundboardServer
 
 # One server for the module, one campaign per test (the slugs below): settings, donations and
 # alert commands of one campaign never reach another's sockets, so the tests stay independent
-# in any order. Under `--dist loadgroup` the module stays on one xdist worker.
-pytestmark = pytest.mark.xdist_group("alert_controls")
+# in any order.
 
 SLUGS = ("held", "controls", "invalid", "roles", "socket")
 

@@ -11,8 +11,7 @@ from .dashboard_support import CAMPAIGN, StaffSession, create_user, staff_socket
 from .support import FundboardServer
 
 # One server for the module: its tests only read, except the moderators' test, whose one
-# donation no other test looks at. Under `--dist loadgroup` they stay on one xdist worker.
-pytestmark = pytest.mark.xdist_group("dashboard_access")
+# donation no other test looks at.
 
 WITH_SOURCE = (
     CAMPAIGN

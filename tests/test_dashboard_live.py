@@ -18,8 +18,6 @@ from .support import FundboardServer, wait_for
 
 # One server for the module, one campaign per test (its slug below): what a test does to its
 # campaign (settings, donations, the audit trail) is invisible to the others, in any order.
-# Under `--dist loadgroup` the module stays on one xdist worker.
-pytestmark = pytest.mark.xdist_group("dashboard_live")
 
 SLUGS = ("counts", "hiding", "held", "testalert", "escapes")
 

@@ -14,8 +14,7 @@ from .test_stream_end_to_end import add_streamed_campaign, control, donation, re
 
 # One server for the module: the settings test uses the campaign it starts with, the sandbox
 # tests each load a streamed campaign of their own (fed by their own sandbox) and remove it
-# after. Under `--dist loadgroup` the module stays on one xdist worker.
-pytestmark = pytest.mark.xdist_group("dashboard_operator_live")
+# after.
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,6 @@ from django.core.management import call_command
 from .dashboard_support import PASSWORD, create_user
 from .support import FundboardServer
 
-# Under `--dist loadgroup` the module stays on one xdist worker, so its servers are shared.
-pytestmark = pytest.mark.xdist_group("login_throttle")
-
 WRONG_TRIES = 60
 
 

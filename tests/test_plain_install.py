@@ -139,6 +139,22 @@ def plain_sandbox(plain_python, tmp_path_factory):
         log.close()
 
 
+def test_the_plain_install_ships_the_translations(plain_python, tmp_path):
+    """`pip install .` must carry the .mo files (package data), or widgets fall back to English."""
+    where = subprocess.run(
+        [plain_python, "-c", "import fundboard; print(fundboard.__file__)"],
+        cwd=tmp_path,  # not the checkout: the installed package is imported
+        env={**os.environ, **_plain_env(plain_python)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    package = Path(where.stdout.strip()).parent
+    assert Path(plain_python).parent.parent in package.parents  # inside the plain virtualenv
+    for lang in ("es", "fr", "de", "pt_BR"):
+        assert (package / f"widgets/locale/{lang}/LC_MESSAGES/django.mo").is_file()
+
+
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])
 def test_serve_from_a_plain_install_answers_a_websocket_snapshot(
     server, plain_python, plain_sandbox, fundboard_server
