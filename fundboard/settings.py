@@ -303,6 +303,8 @@ FUNDBOARD: dict[str, Any] = {
     "STREAM_LEASE_SECONDS": float(os.environ.get("FUNDBOARD_STREAM_LEASE_SECONDS", "6")),
     # A reconciliation that would remove more donations than this waits for staff.
     "MASS_REMOVAL_THRESHOLD": int(os.environ.get("FUNDBOARD_MASS_REMOVAL_THRESHOLD", "5")),
+    # `manage.py serve`'s ASGI server when --server is not given: daphne or uvicorn.
+    "ASGI_SERVER": os.environ.get("FUNDBOARD_ASGI_SERVER", "daphne"),
     # The hub writes ready-made frames straight to idle sockets (fundboard/live/direct.py).
     "DIRECT_FRAMES": env_bool("FUNDBOARD_DIRECT_FRAMES", True),
     # /metrics behind a bearer token when set; a metrics port of its own for the stream

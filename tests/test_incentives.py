@@ -291,8 +291,8 @@ def test_misspellings_are_found_among_many_tags():
 
 
 def test_the_demo_campaigns_generated_messages_show_the_whole_flow():
+    from fundboard.ops.management.commands.demo import demo_config
     from fundboard.sandbox.imraising import MESSAGES
-    from fundboard.sync.management.commands.demo import demo_config
 
     load_campaigns(demo_config("http://127.0.0.1:9"))
     campaign = Campaign.objects.get(slug="demo")

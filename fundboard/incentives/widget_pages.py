@@ -18,9 +18,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from fundboard.campaigns.models import Campaign
-from fundboard.widgets.framing import widget_csp
 from fundboard.widgets.theme import WidgetOptions, parse_options
-from fundboard.widgets.views import WIDGET_CACHE_CONTROL, serve_from_page_cache
+from fundboard.widgets.views import serve_from_page_cache, with_widget_headers
 from fundboard.widgets.words import language_for
 
 __all__ = ["WIDGETS", "widget_page", "incentive_words"]
@@ -68,10 +67,7 @@ def _render(request, slug: str, widget: str):
             "config": config,
         }
         response = render(request, f"widgets/{widget}.html", context)
-    response["Content-Language"] = language
-    response["Content-Security-Policy"] = widget_csp(campaign, request.get_host())
-    response["Cache-Control"] = WIDGET_CACHE_CONTROL
-    return response
+    return with_widget_headers(response, campaign, request, language)
 
 
 @xframe_options_exempt

@@ -49,7 +49,9 @@ EMBED_HEIGHTS = {
 WIDGET_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=600"
 
 
-def _with_widget_headers(response, campaign: Campaign, request):
+def with_widget_headers(response, campaign: Campaign, request, language: str):
+    """The headers every widget page carries (incentives/widget_pages.py's too)."""
+    response["Content-Language"] = language
     # The CSP depends on the campaign and the Host, both part of any cache's key (the URL).
     response["Content-Security-Policy"] = widget_csp(campaign, request.get_host())
     response["Cache-Control"] = WIDGET_CACHE_CONTROL
@@ -103,8 +105,7 @@ def _render_widget_page(request, slug: str, widget: str):
             "words": words,
         }
         response = render(request, f"widgets/{widget.replace('-', '_')}.html", context)
-    response["Content-Language"] = language
-    return _with_widget_headers(response, campaign, request)
+    return with_widget_headers(response, campaign, request, language)
 
 
 def _embed_links(request, campaign: Campaign, options: WidgetOptions) -> list[dict]:

@@ -9,7 +9,6 @@ hub writes ready-made frames straight to idle sockets (fundboard/live/direct.py)
 import asyncio
 import gc
 import logging
-import os
 import signal
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -17,7 +16,7 @@ from typing import Protocol, cast
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-log = logging.getLogger("fundboard.sync")
+log = logging.getLogger("fundboard.ops")
 
 SERVERS = ("daphne", "uvicorn")
 
@@ -38,9 +37,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument(
-            "--server", choices=SERVERS, default=os.environ.get("FUNDBOARD_ASGI_SERVER", "daphne")
-        )
+        parser.add_argument("--server", choices=SERVERS, default=settings.FUNDBOARD["ASGI_SERVER"])
         parser.add_argument(
             "--ingest",
             action="store_true",
