@@ -126,21 +126,18 @@ class _Database:
         """Make the database as a copy of this process's migrated template."""
         if self.pg_name:
             template = _templates.postgres(env)
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.pg_name}" TEMPLATE "{template}"')
+            _admin_sql(self.admin_url, f'CREATE DATABASE "{self.pg_name}" TEMPLATE "{template}"')
         else:
             shutil.copyfile(_templates.sqlite(env), self.tmp / "fundboard.sqlite3")
 
     def create_empty(self) -> None:
         """An unmigrated database, for a server whose own interpreter migrates it."""
         if self.pg_name:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+            _admin_sql(self.admin_url, f'CREATE DATABASE "{self.pg_name}"')
 
     def drop(self) -> None:
         if self.pg_name:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+            _admin_sql(self.admin_url, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
 _orm_thread = threading.local()  # set while a server's orm() work runs in this thread
@@ -196,8 +193,7 @@ class _MigratedTemplates:
     def postgres(self, env: dict[str, str]) -> str:
         if self._postgres is None:
             name = f"fb_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            with psycopg.connect(postgres_url(), autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
+            _admin_sql(postgres_url(), f'CREATE DATABASE "{name}"')
             atexit.register(_drop_postgres_database, name)
             _migrate({**env, "DATABASE_URL": _pg_database_url(name)})
             self._postgres = name
@@ -216,8 +212,29 @@ def _migrate(env: dict[str, str]) -> None:
 
 
 def _drop_postgres_database(name: str) -> None:
-    with psycopg.connect(postgres_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin_sql(postgres_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_sql(url: str, statement: str, attempts: int = 3) -> None:
+    """CREATE or DROP DATABASE on a fresh connection, tried again if the connection is cut.
+
+    The PostgreSQL here is shared with other test runs, and a session of theirs ending
+    connections ("terminating connection due to administrator command") cut ours three times
+    in a day. A CREATE that did commit before the cut finds its database on the next try.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(statement)
+            return
+        except psycopg.errors.DuplicateDatabase:
+            if attempt == 1:
+                raise  # a name clash of our own, not a retry finding its own database
+            return
+        except psycopg.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 _templates = _MigratedTemplates()
