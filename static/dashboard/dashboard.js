@@ -117,9 +117,24 @@
     }
     return row;
   }
+  // Rows are kept while their donation is unchanged, and new ones inserted around them: the
+  // feed is re-read on every donation, and a rebuilt table under a moderator's pointer (a
+  // mousedown on one button, the mouseup on its replacement) loses the click, and the focus.
   function showFeed(data) {
     var body = document.getElementById("feed");
-    body.replaceChildren.apply(body, data.feed.map(feedRow));
+    var shown = {};
+    Array.prototype.forEach.call(body.children, function (row) { shown[row.dataset.donationId] = row; });
+    var rows = data.feed.map(function (item) {
+      var signature = JSON.stringify(item), row = shown[item.id];
+      if (row && row.feedSignature === signature) return row;
+      row = feedRow(item);
+      row.feedSignature = signature;
+      return row;
+    });
+    rows.forEach(function (row, i) {
+      if (body.children[i] !== row) body.insertBefore(row, body.children[i] || null);
+    });
+    while (body.children.length > rows.length) body.lastElementChild.remove();
     document.getElementById("feed-empty").hidden = data.feed.length > 0;
     document.getElementById("waiting").textContent = data.waiting ? "(" + data.waiting + " waiting for review)" : "";
     // A mass removal found since the page loaded: say so (its buttons come with a reload).

@@ -42,7 +42,12 @@ def staff_campaign(slug: str, *, source: bool = False) -> str:
 def shared(tmp_path_factory, django_db_blocker):
     """One server for the module: "spring" with its source first (campaign 1, source 1, the
     admin pages' ids), a campaign of its own for each test that donates, and its staff."""
-    toml = WITH_SOURCE + staff_campaign("hide") + staff_campaign("strict", source=True)
+    toml = (
+        WITH_SOURCE
+        + staff_campaign("hide")
+        + staff_campaign("strict", source=True)
+        + staff_campaign("busy")
+    )
     with shared_server(tmp_path_factory, django_db_blocker, toml=toml) as server:
         create_user(server.server, "olive", "Organisers")
         create_user(server.server, "moe", "Moderators")
@@ -94,6 +99,31 @@ def test_staff_hides_a_name_and_the_open_top_donors_page_shows_anonymous(shared,
     row.locator("button[data-action=restore_name]").click()
     expect(names.first).to_have_text("Ann Example", timeout=WAIT)
     viewer.close()
+
+
+def test_a_new_donation_leaves_the_rows_a_moderator_is_working_on_alone(shared, page):
+    """The feed is re-read on every donation; rebuilding its rows lost a click whose mousedown
+    and mouseup fell on either side of the refresh (seen once in CI), and a keyboard user's
+    focus. Unchanged rows stay the same elements, and the focused button keeps the focus."""
+    server = shared
+    staff = StaffSession(server, "olive")
+    donation_id = staff.add_manual("busy", "Cleo Focus", "30.00", "Hi")
+    _log_in(page, server, "/dashboard/busy/", "olive")
+    expect(page.locator("#socket-state")).to_have_text("live", timeout=WAIT)
+    hide = page.locator(f"tr[data-donation-id='{donation_id}'] button[data-action=hide_name]")
+    hide.focus()
+    page.evaluate("b => { b.closest('tr').dataset.seen = 'yes'; }", hide.element_handle())
+    for n in range(3):
+        staff.add_manual("busy", f"Later {n}", "5.00")
+    expect(page.locator("#feed tr")).to_have_count(4, timeout=WAIT)
+    row = page.locator(f"tr[data-donation-id='{donation_id}']")
+    assert row.get_attribute("data-seen") == "yes"  # the very element, not a rebuilt one
+    assert page.evaluate("() => document.activeElement.dataset.action") == "hide_name"
+    assert page.evaluate("() => document.activeElement.dataset.id") == str(donation_id)
+    names = page.locator("#feed .real-name").all_inner_texts()
+    assert names[-1] == "Cleo Focus" and len(names) == 4  # new ones above it, newest first
+    page.keyboard.press("Enter")  # the focused button still acts
+    expect(row.locator(".public-name")).to_contain_text("Anonymous", timeout=WAIT)
 
 
 def test_a_moderator_cannot_open_source_settings(shared, page):
