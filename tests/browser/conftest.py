@@ -14,6 +14,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    # Two renderer processes per browser, shared by its pages (each test's own context keeps
+    # its storage apart): a renderer per page and per site cost ~300 processes and 20 s of
+    # CPU in a pass on this 2-core machine (docs/testing.md, "Where the time goes").
+    "--renderer-process-limit=2",
+    "--disable-site-isolation-trials",
 ]
 
 
