@@ -73,6 +73,17 @@ def django_db_modify_db_settings():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def server_template_database(django_db_setup, django_db_blocker):
+    """Servers' databases start as copies of this process's test database, as migrated."""
+    from django.db import connection
+
+    from .support import _templates
+
+    with django_db_blocker.unblock():
+        _templates.adopt(connection)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def close_worker_thread_connections(django_db_setup, django_db_blocker):
     """Before the test database is dropped, end the sessions that worker threads (snapshot
     reads of the broadcaster and hub) left open, or PostgreSQL refuses to drop it."""
