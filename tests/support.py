@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, redirect_stdout
+from contextlib import closing, contextmanager, redirect_stdout
 from io import StringIO
 from pathlib import Path
 
@@ -193,11 +193,10 @@ class _MigratedTemplates:
         if connection.settings_dict["NAME"] != connection.settings_dict.get("TEST", {}).get("NAME"):
             return  # no test database was made in this session
         if connection.vendor == "sqlite" and self._sqlite is None:
-            path = Path(tempfile.mkdtemp(prefix="fundboard-template-")) / "template.sqlite3"
+            path = _sqlite_template_path()
             connection.ensure_connection()
-            with sqlite3.connect(path) as copy:
+            with closing(sqlite3.connect(path)) as copy:
                 connection.connection.backup(copy)  # consistent, WAL included
-            copy.close()
             self._sqlite = path
         elif (
             connection.vendor == "postgresql"
@@ -209,26 +208,34 @@ class _MigratedTemplates:
             connection.close()
             if hasattr(connection, "close_pool"):
                 connection.close_pool()
-            name = f"fb_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            _admin_sql(postgres_url(), f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-            atexit.register(_drop_postgres_database, name)
-            self._postgres = name
+            self._postgres = _postgres_template(f'TEMPLATE "{source}"')
 
     def sqlite(self, env: dict[str, str]) -> Path:
         if self._sqlite is None:
-            path = Path(tempfile.mkdtemp(prefix="fundboard-template-")) / "template.sqlite3"
+            path = _sqlite_template_path()
             _migrate({**env, "DATABASE_URL": "", "FUNDBOARD_SQLITE_PATH": str(path)})
             self._sqlite = path
         return self._sqlite
 
     def postgres(self, env: dict[str, str]) -> str:
         if self._postgres is None:
-            name = f"fb_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            _admin_sql(postgres_url(), f'CREATE DATABASE "{name}"')
-            atexit.register(_drop_postgres_database, name)
+            name = _postgres_template()
             _migrate({**env, "DATABASE_URL": _pg_database_url(name)})
             self._postgres = name
         return self._postgres
+
+
+def _sqlite_template_path() -> Path:
+    return Path(tempfile.mkdtemp(prefix="fundboard-template-")) / "template.sqlite3"
+
+
+def _postgres_template(options: str = "") -> str:
+    """A new template database of this process (`options`: e.g. a TEMPLATE to copy), dropped
+    at exit."""
+    name = f"fb_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _admin_sql(postgres_url(), f'CREATE DATABASE "{name}" {options}'.rstrip())
+    atexit.register(_drop_postgres_database, name)
+    return name
 
 
 def _same_server(database: dict) -> bool:
