@@ -41,8 +41,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # its own, so runs sharing one Redis never hear each other).
 REDIS_PREFIX = os.environ.get("FUNDBOARD_REDIS_PREFIX", "fundboard")
 
+# No "daphne" app: its only gift is a websocket-capable `runserver`, and its apps.py imports
+# Twisted (~0.3 s of CPU) into every Django process: Celery workers, beat, runstreams,
+# management commands. `manage.py serve` runs daphne (or uvicorn) itself.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
