@@ -373,6 +373,27 @@ def test_a_reconnect_request_reconnects_with_the_last_event_id():
     assert health()["stream_connected"] is False  # the supervisor stopped its runner
 
 
+def test_a_source_removed_under_its_runner_ends_quietly(caplog):
+    """Staff removing a source used to log a traceback from the runner's next database step
+    (reconciliation, or the reconnect's health write) before the supervisor stopped it."""
+    source = make_stream_source(reconcile_interval=0.2)
+
+    async def scenario():
+        upstream = Upstream()
+        async with running(upstream, source) as runner:
+            await db(Source.objects.filter(pk=source.pk).delete)
+            await upstream.control("faults", {"drop_streams": True})  # the stream ends too
+            await until(lambda: "was removed" in caplog.text)
+            await asyncio.sleep(0.5)  # a few more reconciliation rounds
+            assert not runner.connected
+
+    with caplog.at_level(logging.INFO, logger="fundboard"):
+        run(scenario())
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert problems == [], [r.getMessage() for r in problems]
+    assert f"source={source.pk} was removed" in caplog.text
+
+
 def test_reconciliation_backfills_a_gap_repairs_a_missed_delete_and_reports_drift(announced):
     source = make_stream_source(reconcile_interval=0.3)
 

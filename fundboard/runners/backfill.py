@@ -41,6 +41,7 @@ from .backoff import plan_retry, stream_cadence
 from .orm import db
 from .sources import (
     SourceConfig,
+    SourceGone,
     backfill_start,
     load_config,
     stored_donor_totals,
@@ -101,6 +102,8 @@ class Backfiller:
                 await self.note(record_drift, LIMITED_KEY_NOTE)
                 log.warning("source=%s cannot backfill with a Limited key", self.source_id)
                 return
+            except SourceGone:
+                return  # removed by staff meanwhile: nothing left to fill
             except ProviderError as error:
                 failure: BaseException = error
                 problem = f"backfill failed: {error}"
@@ -141,6 +144,8 @@ class Backfiller:
                 await self.note(record_drift, LIMITED_KEY_NOTE)
             except ProviderError as error:
                 log.warning("source=%s reconciliation failed: %s", self.source_id, error)
+            except SourceGone:
+                log.info("source=%s was removed: nothing to reconcile", self.source_id)
             except Exception:  # noqa: BLE001 - a bug or a lost database must not end the runner
                 log.exception("source=%s reconciliation error", self.source_id)
 

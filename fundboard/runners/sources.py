@@ -31,6 +31,7 @@ __all__ = [
     "StreamSettings",
     "SourceConfig",
     "load_config",
+    "SourceGone",
     "enabled_stream_sources",
     "backfill_start",
     "stored_total",
@@ -104,6 +105,11 @@ def _config(source: Source) -> SourceConfig:
         fingerprint=(source.effective_base_url, source.api_key, repr(source.options)),
         reconnect_requested_at=source.reconnect_requested_at,
     )
+
+
+# Raised by `load_config` and the health writers when staff removed the source while its
+# runner was between two steps: not an error, the supervisor stops the runner at its next scan.
+SourceGone = Source.DoesNotExist
 
 
 def load_config(source_id: int) -> SourceConfig:

@@ -42,7 +42,7 @@ from .backfill import Backfiller
 from .backoff import plan_retry, stream_cadence
 from .keep_running import keep_running
 from .orm import db
-from .sources import SourceConfig, StreamSettings, apply_events, load_config
+from .sources import SourceConfig, SourceGone, StreamSettings, apply_events, load_config
 
 __all__ = ["StreamRunner", "MAX_BATCH", "MAX_QUEUED_EVENTS"]
 
@@ -110,6 +110,12 @@ class StreamRunner:
                 error: BaseException = StreamEnded("the server ended the stream")
             except ProviderError as failure:
                 error = failure
+            except SourceGone:
+                # Removed by staff: no health row to write, and the supervisor's next scan
+                # (every STREAM_SCAN_SECONDS) stops this runner. Until then, wait quietly.
+                log.info("source=%s was removed: waiting to be stopped", self.source_id)
+                await asyncio.sleep((config.settings if config else StreamSettings()).backoff_max)
+                continue
             except Exception as failure:  # noqa: BLE001 - a bug or a lost database must not end it
                 log.exception("source=%s stream runner error", self.source_id)
                 error = failure
@@ -144,6 +150,8 @@ class StreamRunner:
                     stream_connected=False,
                     next_poll_at=next_at,
                 )
+        except SourceGone:
+            pass  # removed meanwhile: the next round says so and waits to be stopped
         except Exception:  # noqa: BLE001 - the wait below must happen whatever the database says
             log.exception("source=%s could not record the stream's health", self.source_id)
         await asyncio.sleep(delay)
