@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 from websockets.sync.client import connect
 
-from .support import FundboardServer, LiveClient
+from .support import LOOPBACK_TLS, FundboardServer, LiveClient
 
 PASSWORD = "Staff-pw-4711"
 
@@ -50,7 +50,9 @@ class StaffSession:
 
     def __init__(self, server: FundboardServer, username: str, password: str = PASSWORD):
         self.server = server
-        self.client = httpx.Client(base_url=server.url, timeout=10, follow_redirects=False)
+        self.client = httpx.Client(
+            verify=LOOPBACK_TLS, base_url=server.url, timeout=10, follow_redirects=False
+        )
         self.responses: list[httpx.Response] = []
         page = self.client.get("/admin/login/")
         response = self.client.post(

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, redirect_stdout
+from functools import partial
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import psycopg
@@ -61,8 +64,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError(f"no free port in {low}-{low + PORTS_PER_WORKER - 1}")
 
 
+# httpx's `get`, `post`, ... make a client per call, and each new client loads the CA bundle
+# into a new SSL context: ~50 ms of CPU on this 2-core machine (~1 ms with a context given),
+# so polling a starting server every 0.1 s cost the pytest process more CPU than the server's
+# own start (docs/testing.md). `http.get` etc. are the same calls, a fresh client each (no
+# cookies or connections kept from one call to the next), with one context per process;
+# clients the tests keep (`httpx.Client(...)`) take `verify=LOOPBACK_TLS` for the same reason.
+LOOPBACK_TLS = ssl.create_default_context()
+http = SimpleNamespace(
+    **{
+        name: partial(getattr(httpx, name), verify=LOOPBACK_TLS)
+        for name in ("get", "post", "delete")
+    }
+)
+
 __all__ = [
     "REPO",
+    "LOOPBACK_TLS",
+    "http",
     "FundboardServer",
     "LiveClient",
     "wait_for",
@@ -313,7 +332,11 @@ class FundboardServer:
         self.database = _Database(tmp, use_postgres)
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "fundboard.settings",
+            # production's settings with a fast password hasher (tests/settings.py); another
+            # installation runs production's own
+            "DJANGO_SETTINGS_MODULE": (
+                "tests.settings" if python == sys.executable else "fundboard.settings"
+            ),
             "FUNDBOARD_DATA_DIR": str(tmp),
             "PYTHONUNBUFFERED": "1",
             **self.database.env(),
@@ -434,7 +457,7 @@ class FundboardServer:
         if self.process and self.process.poll() is not None:
             raise AssertionError(f"server exited early:\n{self.log()}")
         try:
-            return httpx.get(self.url + "/admin/login/", timeout=1).status_code == 200
+            return http.get(self.url + "/admin/login/", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -461,7 +484,7 @@ class FundboardServer:
     # --- what viewers see --------------------------------------------------------------------
 
     def snapshot(self, slug: str) -> dict:
-        response = httpx.get(f"{self.url}/api/v1/campaigns/{slug}", timeout=5)
+        response = http.get(f"{self.url}/api/v1/campaigns/{slug}", timeout=5)
         response.raise_for_status()
         return response.json()
 

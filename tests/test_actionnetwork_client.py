@@ -2,18 +2,19 @@
 
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from fundboard.providers.actionnetwork import ActionNetworkClient
 from fundboard.providers.errors import AuthError, BadData, RateLimited, UpstreamUnavailable
 from fundboard.sandbox import actionnetwork
 
+from .support import http
+
 
 def _add_pages(server, count: int, prefix: str = "Page") -> list[str]:
     ids = []
     for n in range(count):
-        reply = httpx.post(
+        reply = http.post(
             f"{server.url}/_sandbox/actionnetwork/pages",
             json={"summary": f"{prefix} {n}", "total_amount": n + 1, "total_donations": 1},
         )
@@ -22,7 +23,7 @@ def _add_pages(server, count: int, prefix: str = "Page") -> list[str]:
 
 
 def _requests(server) -> list[dict]:
-    return httpx.get(f"{server.url}/_sandbox/actionnetwork/state").json()["requests"]
+    return http.get(f"{server.url}/_sandbox/actionnetwork/state").json()["requests"]
 
 
 def _client(server, key: str = actionnetwork.API_KEY, **ids) -> ActionNetworkClient:
@@ -50,7 +51,7 @@ def test_named_pages_only_and_a_missing_one_is_rejected_not_fatal(sandbox_server
 
 def test_title_and_identifier_filters(sandbox_server):
     _add_pages(sandbox_server, 2, prefix="Walk team")
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
         json={"summary": "Other", "total_amount": 7, "identifiers": ["crm:42"]},
     )
@@ -67,7 +68,7 @@ def test_unchanged_collection_is_a_304_and_a_change_is_seen(sandbox_server):
     again = client.poll(first.etags)
     assert again.unchanged and again.totals is None
     # A change on the second collection page only: page 1 answers 304, so all is re-read.
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
         json={"id": ids[-1], "total_amount": 1000},
     )
@@ -91,17 +92,17 @@ def test_wrong_key_is_an_auth_error(sandbox_server):
 
 def test_429_carries_retry_after_and_5xx_is_unavailable(sandbox_server):
     faults = f"{sandbox_server.url}/_sandbox/actionnetwork/faults"
-    httpx.post(faults, json={"fail_next": 1, "status": 429, "retry_after": 7})
+    http.post(faults, json={"fail_next": 1, "status": 429, "retry_after": 7})
     with pytest.raises(RateLimited) as limited:
         _client(sandbox_server).poll()
     assert limited.value.retry_after == 7
-    httpx.post(faults, json={"fail_next": 1, "status": 503})
+    http.post(faults, json={"fail_next": 1, "status": 503})
     with pytest.raises(UpstreamUnavailable):
         _client(sandbox_server).poll()
 
 
 def test_malformed_json_is_bad_data_and_the_message_has_no_key(sandbox_server):
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/faults", json={"malformed_json_next": 1}
     )
     with pytest.raises(BadData) as error:
@@ -110,7 +111,7 @@ def test_malformed_json_is_bad_data_and_the_message_has_no_key(sandbox_server):
 
 
 def test_timeout_is_unavailable(sandbox_server):
-    httpx.post(f"{sandbox_server.url}/_sandbox/actionnetwork/faults", json={"slow_seconds": 1.0})
+    http.post(f"{sandbox_server.url}/_sandbox/actionnetwork/faults", json={"slow_seconds": 1.0})
     client = ActionNetworkClient(
         sandbox_server.url, actionnetwork.API_KEY, {"all_pages": True}, {"timeout": 0.2}
     )

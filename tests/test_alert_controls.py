@@ -7,11 +7,10 @@ every change is broadcast); a public socket stands for an open alerts overlay.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user
-from .support import FundboardServer
+from .support import FundboardServer, http
 
 # One server for the module, one campaign per test (the slugs below): settings, donations and
 # alert commands of one campaign never reach another's sockets, so the tests stay independent
@@ -132,7 +131,7 @@ def test_only_staff_who_may_moderate_send_commands(server):
     try:
         assert viewer.post("/dashboard/roles/alert-control", {"action": "skip"}).status_code == 403
         anonymous = server.url + "/dashboard/roles/alert-control"
-        assert httpx.post(anonymous, data={"action": "skip"}).status_code in (302, 403)
+        assert http.post(anonymous, data={"action": "skip"}).status_code in (302, 403)
         with server.live_client("roles") as overlay:
             overlay.receive()
             assert moderator.post("/dashboard/roles/alert-control", {"action": "skip"}).json()["ok"]

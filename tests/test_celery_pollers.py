@@ -10,12 +10,11 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fundboard.sandbox import actionnetwork, p2p
 
-from .support import REPO, wait_for
+from .support import REPO, http, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -112,12 +111,12 @@ def celery_for(tmp_path):
 
 
 def _event_raised(url: str) -> Decimal:
-    state = httpx.get(f"{url}/_sandbox/p2p/state").json()
+    state = http.get(f"{url}/_sandbox/p2p/state").json()
     return Decimal(state["events"][p2p.DEMO_EVENT_ID]["raised"])
 
 
 def _pages_total(url: str) -> Decimal:
-    pages = httpx.get(f"{url}/_sandbox/actionnetwork/state").json()["pages"]
+    pages = http.get(f"{url}/_sandbox/actionnetwork/state").json()["pages"]
     return sum((Decimal(str(p["total_amount"])) for p in pages), Decimal("0"))
 
 
@@ -135,7 +134,7 @@ def test_worker_and_beat_bring_a_sandbox_change_to_a_websocket(
             client.wait_for(lambda m: m["type"] == "snapshot")
             connections = []
             for n in range(4):
-                httpx.post(
+                http.post(
                     f"{url}/_sandbox/p2p/gifts",
                     json={"fundraiser_id": "f-012", "amount": "25", "donor_name": f"Donor {n}"},
                 )

@@ -6,7 +6,6 @@ manual entries with their stored donations. The snapshot's total is exactly the 
 
 from decimal import Decimal
 
-import httpx
 from django.utils import timezone
 
 from fundboard.campaigns.models import Source
@@ -14,7 +13,7 @@ from fundboard.ingest.services import ingest_donations
 from fundboard.providers.records import DonationRecord
 from fundboard.sandbox import actionnetwork, imraising, p2p
 
-from .support import wait_for
+from .support import http, wait_for
 
 FAST = {"FUNDBOARD_POLL_FLOOR_SECONDS": "0.2"}
 
@@ -59,8 +58,8 @@ def add_cheque() -> None:
 
 
 def _upstream_parts(url: str, stream_donations: list[str]) -> dict[str, Decimal]:
-    an_pages = httpx.get(f"{url}/_sandbox/actionnetwork/state").json()["pages"]
-    event = httpx.get(f"{url}/_sandbox/p2p/state").json()["events"][p2p.DEMO_EVENT_ID]
+    an_pages = http.get(f"{url}/_sandbox/actionnetwork/state").json()["pages"]
+    event = http.get(f"{url}/_sandbox/p2p/state").json()["events"][p2p.DEMO_EVENT_ID]
     return {
         "Stream": sum((Decimal(a) for a in stream_donations), Decimal("0")),
         "Pages": sum((Decimal(str(p["total_amount"])) for p in an_pages), Decimal("0")),
@@ -83,15 +82,15 @@ def test_three_platforms_and_manual_total_exactly_the_sum(sandbox_server, fundbo
     with server.live_client("all") as client:
         client.wait_for(lambda m: m["type"] == "snapshot")
         wait_for(lambda: _parts(server.snapshot("all"))["Walk"] > 0, timeout=15)
-        httpx.post(
+        http.post(
             f"{url}/_sandbox/imraising/donations",
             json=[{"nickname": n, "amount": a} for n, a in zip(names, stream, strict=True)],
         )
-        httpx.post(
+        http.post(
             f"{url}/_sandbox/p2p/gifts",
             json={"fundraiser_id": "f-010", "amount": "300", "donor_name": "Rosa Lind"},
         )
-        httpx.post(
+        http.post(
             f"{url}/_sandbox/actionnetwork/pages",
             json={"summary": "New page", "total_amount": "55.55", "total_donations": 2},
         )

@@ -2,12 +2,10 @@
 HTTP and a real `serve`: counted at the campaign's TOML rate, shown with its original; a
 currency without a rate is held until staff add one and re-rate (issue 15)."""
 
-import httpx
-
 from fundboard.ingest.models import Donation
 from fundboard.sandbox import imraising
 
-from .support import wait_for
+from .support import http, wait_for
 
 
 def _campaign(url: str) -> str:
@@ -44,9 +42,9 @@ def test_a_eur_donation_on_the_stream_counts_at_the_rate_and_keeps_its_original(
     with server.live_client("stream") as client:
         client.wait_for(lambda m: m["type"] == "snapshot")
         wait_for(
-            lambda: httpx.get(f"{url}/_sandbox/imraising/state").json()["open_streams"], timeout=15
+            lambda: http.get(f"{url}/_sandbox/imraising/state").json()["open_streams"], timeout=15
         )
-        httpx.post(
+        http.post(
             f"{url}/_sandbox/imraising/donations",
             json=[
                 {"nickname": "Eva", "amount": "50.00", "currency": "EUR"},

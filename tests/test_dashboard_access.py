@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from .dashboard_support import CAMPAIGN, StaffSession, create_user, staff_socket
-from .support import FundboardServer
+from .support import LOOPBACK_TLS, FundboardServer, http
 
 # One server for the module: its tests only read, except the moderators' test, whose one
 # donation no other test looks at.
@@ -64,7 +64,7 @@ def server(tmp_path_factory, django_db_blocker):
 
 
 def test_anonymous_visitors_are_sent_to_login_from_every_dashboard_url(server):
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    with httpx.Client(verify=LOOPBACK_TLS, base_url=server.url, timeout=10) as client:
         client.get("/admin/login/")
         token = client.cookies["csrftoken"]
         for method, path in DASHBOARD_URLS:
@@ -77,7 +77,7 @@ def test_anonymous_visitors_are_sent_to_login_from_every_dashboard_url(server):
 
 
 def test_the_bare_address_leads_to_the_dashboard_login(server):
-    response = httpx.get(f"{server.url}/", follow_redirects=True, timeout=10)
+    response = http.get(f"{server.url}/", follow_redirects=True, timeout=10)
     assert response.status_code == 200
     assert response.url.path == "/admin/login/"
     assert response.url.params["next"] == "/dashboard/"

@@ -34,9 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _plain(settings):
     settings.REDIS_URL = ""
     settings.AXES_ENABLED = False  # force_login has no client address (see test_webhooks_staff)
-    # Users sign in with force_login: no password is ever checked here, and the default
-    # hasher costs ~0.3 s of CPU per user made (login hashing: tests/test_login_throttle.py).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from .support import REPO, pg_connections
+from .support import LOOPBACK_TLS, REPO, pg_connections
 
 CAMPAIGN = """
 [[campaign]]
@@ -100,7 +100,7 @@ def test_a_web_process_holds_no_more_connections_than_its_pool(fundboard_server)
     with (
         ConnectionSampler(database) as sampler,
         ThreadPoolExecutor(16) as threads,
-        httpx.Client(base_url=server.url, timeout=30) as client,
+        httpx.Client(verify=LOOPBACK_TLS, base_url=server.url, timeout=30) as client,
     ):
         for batch in range(12):  # 300 requests, 16 at a time
             paths = [PATHS[(batch + i) % len(PATHS)] for i in range(BATCH)]

@@ -21,7 +21,7 @@ import pytest
 
 from fundboard.sandbox.server import free_port
 
-from .support import REPO, wait_for
+from .support import REPO, http, wait_for
 
 
 class Demo:
@@ -47,7 +47,7 @@ class Demo:
 
     def snapshot(self) -> dict | None:
         try:
-            reply = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/campaigns/demo", timeout=5)
+            reply = http.get(f"http://127.0.0.1:{self.port}/api/v1/campaigns/demo", timeout=5)
         except httpx.HTTPError:
             return None
         return reply.json() if reply.status_code == 200 else None

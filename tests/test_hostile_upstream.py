@@ -9,12 +9,11 @@ streams are that test's alone), into it while it runs, and removes it afterwards
 import json
 import time
 
-import httpx
 import pytest
 
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
-from .support import FundboardServer, wait_for
+from .support import FundboardServer, http, wait_for
 from .test_stream_end_to_end import (
     add_streamed_campaign,
     control,
@@ -51,7 +50,7 @@ def streamed(server, sandbox_server, request):
 def post_json_text(sandbox, path: str, body) -> dict:
     """POST `body` as ASCII JSON: a lone surrogate travels as its `\\udXXX` escape (httpx's
     own `json=` writes UTF-8, which cannot carry one)."""
-    response = httpx.post(
+    response = http.post(
         f"{sandbox.url}/_sandbox/imraising/{path}",
         content=json.dumps(body),  # ensure_ascii: "\ud83d" becomes the six characters \ud83d
         headers={"content-type": "application/json"},

@@ -18,7 +18,7 @@ from fundboard.providers.errors import (
 from fundboard.providers.http import HTTPStatusError
 from fundboard.sandbox.imraising import ADVANCED_KEY, LIMITED_KEY
 
-from .support import wait_for
+from .support import LOOPBACK_TLS, http, wait_for
 
 
 def document(**overrides) -> dict:
@@ -118,7 +118,7 @@ def test_event_data_with_bom_and_several_lines():
 
 
 def control(server, path: str, body) -> dict:
-    response = httpx.post(f"{server.url}/_sandbox/imraising/{path}", json=body, timeout=5)
+    response = http.post(f"{server.url}/_sandbox/imraising/{path}", json=body, timeout=5)
     response.raise_for_status()
     return response.json()
 
@@ -150,7 +150,7 @@ def test_backfill_pages_until_a_short_page_and_keeps_bad_records_apart(sandbox_s
     since = run(collect_pages(sandbox_server.url, datetime(2026, 1, 1, 0, 4, tzinfo=UTC)))
     assert sum(len(p.records) for p in since) == 10  # 00:04:00 .. 00:04:09
 
-    log = httpx.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["requests"]
+    log = http.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["requests"]
     assert all("apikey" not in r["query"].lower() for r in log)  # the key stays in the header
     assert "sort=time" in log[0]["query"] and "limit=100" in log[0]["query"]
 
@@ -184,7 +184,7 @@ def test_totals_top_donors_and_test_donation(sandbox_server):
     assert top[0] == imraising.TopDonor("Ann", Decimal("12.50"), "USD", "")
 
     imraising.send_test_donation(sandbox_server.url, LIMITED_KEY, Decimal("3.50"), "hi")
-    log = httpx.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()
+    log = http.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()
     assert log["requests"][-1]["method"] == "POST" and log["donations"] == 3
     with pytest.raises(AuthError):
         imraising.send_test_donation(sandbox_server.url, "z" * 22, 1)
@@ -238,7 +238,7 @@ def test_sandbox_counts_the_test_donation_on_the_stream(sandbox_server):
 
     def listen():
         with (
-            httpx.Client(timeout=httpx.Timeout(5, read=10)) as client,
+            httpx.Client(verify=LOOPBACK_TLS, timeout=httpx.Timeout(5, read=10)) as client,
             client.stream(
                 "GET",
                 sandbox_server.url + "/api/v1/listen",

@@ -27,13 +27,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/dashboard/gdq/incentives"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    # Users sign in with force_login: no password is ever checked here, and the default
-    # hasher costs ~0.3 s of CPU per user made (login hashing: tests/test_login_throttle.py).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def campaign() -> Campaign:
     load_campaigns(MARATHON)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from .dashboard_support import PASSWORD, create_user
-from .support import FundboardServer
+from .support import LOOPBACK_TLS, FundboardServer
 
 WRONG_TRIES = 60
 
@@ -21,7 +21,9 @@ class Browser:
 
     def __init__(self, server, forwarded_for: str = ""):
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-        self.client = httpx.Client(base_url=server.url, timeout=10, headers=headers)
+        self.client = httpx.Client(
+            verify=LOOPBACK_TLS, base_url=server.url, timeout=10, headers=headers
+        )
         self.client.get("/admin/login/")
 
     def login(self, username: str, password: str) -> httpx.Response:

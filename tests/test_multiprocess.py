@@ -36,7 +36,7 @@ from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.imraising import ADVANCED_KEY
 from fundboard.sandbox.server import SandboxServer, free_port
 
-from .support import REPO, FundboardServer, LiveClient, redis_url, wait_for
+from .support import REPO, FundboardServer, LiveClient, http, redis_url, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,12 +127,12 @@ class WebProcess(Process):
     def _answers(self) -> bool:
         assert self.alive(), f"{self.name} exited early:\n{self.log()}"
         try:
-            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+            return http.get(self.url + "/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
     def snapshot(self, slug: str) -> dict:
-        response = httpx.get(f"{self.url}/api/v1/campaigns/{slug}", timeout=5)
+        response = http.get(f"{self.url}/api/v1/campaigns/{slug}", timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -192,7 +192,7 @@ class Deployment:
 
     def control(self, path: str, body) -> dict:
         url = f"{self.sandbox.url}/_sandbox/imraising/{path}"
-        response = httpx.post(url, json=body, timeout=5)
+        response = http.post(url, json=body, timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -204,7 +204,7 @@ class Deployment:
 
     def open_streams(self) -> int:
         url = f"{self.sandbox.url}/_sandbox/imraising/state"
-        return httpx.get(url, timeout=5).json()["open_streams"]
+        return http.get(url, timeout=5).json()["open_streams"]
 
     def expected_total(self) -> str:
         return f"{self.posted:.2f}"
@@ -327,7 +327,7 @@ def test_the_celery_worker_polls_the_action_network_pages(deployment):
     )
     page_id = actionnetwork.ActionNetworkState().ordered()[0].id
     viewer = deployment.client(deployment.web_b, "pages")
-    httpx.post(
+    http.post(
         f"{deployment.sandbox.url}/_sandbox/actionnetwork/pages",
         json={"id": page_id, "total_amount": "1850.00", "total_donations": 38},
         timeout=5,

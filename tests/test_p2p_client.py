@@ -2,12 +2,13 @@
 
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from fundboard.providers.errors import AuthError, BadData
 from fundboard.providers.p2p import P2PClient
 from fundboard.sandbox import p2p
+
+from .support import http
 
 
 def _client(server, key: str = p2p.API_KEY, event: str = p2p.DEMO_EVENT_ID, **options):
@@ -15,11 +16,11 @@ def _client(server, key: str = p2p.API_KEY, event: str = p2p.DEMO_EVENT_ID, **op
 
 
 def _requests(server) -> list[dict]:
-    return httpx.get(f"{server.url}/_sandbox/p2p/state").json()["requests"]
+    return http.get(f"{server.url}/_sandbox/p2p/state").json()["requests"]
 
 
 def test_status_false_on_http_200_is_an_error_not_zeros(sandbox_server):
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/faults",
         json={"status_false_next": 1, "error": "Database unavailable"},
     )
@@ -40,7 +41,7 @@ def test_leaderboards_in_order_without_blocked_fundraisers(sandbox_server):
     assert {"f-007", "f-019"}.isdisjoint(e.upstream_id for e in fundraisers)
     assert [e.raised for e in fundraisers] == sorted((e.raised for e in fundraisers), reverse=True)
     assert len(teams) == 5 and all(e.name for e in teams)
-    totals = httpx.get(f"{sandbox_server.url}/_sandbox/p2p/state").json()["events"][
+    totals = http.get(f"{sandbox_server.url}/_sandbox/p2p/state").json()["events"][
         p2p.DEMO_EVENT_ID
     ]
     assert result.totals.total == Decimal(totals["raised"])
@@ -55,7 +56,7 @@ def test_gifts_become_donations_with_anonymity(sandbox_server):
 
 
 def test_paging_to_the_end_of_a_big_event(sandbox_server):
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/events",
         json={"event_id": "big", "fundraisers": 250, "teams": 10},
     )
@@ -75,7 +76,7 @@ def test_unchanged_event_is_all_304_and_only_changed_parts_come_back(sandbox_ser
     first = client.poll()
     settled = client.poll(first.etags)  # the gift cursor moved: one more round to settle
     assert client.poll(settled.etags).unchanged
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/gifts",
         json={"fundraiser_id": "f-003", "amount": "30", "donor_name": "Kim"},
     )
@@ -99,7 +100,7 @@ def test_key_parameter_paths_and_field_names_are_configuration(sandbox_server):
 
 def test_an_upstream_error_message_is_quoted_short_and_on_one_line(sandbox_server):
     hostile = "Evil\n\x1b[2J\u202e<b>" + "x" * 5000
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/faults",
         json={"status_false_next": 1, "error": hostile},
     )

@@ -23,7 +23,7 @@ import pytest
 
 from fundboard.sandbox.server import free_port
 
-from .support import REPO, FundboardServer, redis_url, wait_for
+from .support import REPO, FundboardServer, http, redis_url, wait_for
 
 CACHE = Path(os.environ.get("FUNDBOARD_PLAIN_VENV_CACHE", Path.home() / ".cache/fundboard"))
 # Loaded from the sandbox by the server's embedded poller: proof the whole path ran.
@@ -126,7 +126,7 @@ def plain_sandbox(plain_python, tmp_path_factory):
     def answers() -> bool:
         assert process.poll() is None, f"the sandbox exited: {Path(log.name).read_text()}"
         try:
-            return httpx.get(f"{url}/_sandbox/actionnetwork/state", timeout=1).is_success
+            return http.get(f"{url}/_sandbox/actionnetwork/state", timeout=1).is_success
         except httpx.HTTPError:
             return False
 

@@ -12,7 +12,6 @@ import random
 import statistics
 import time
 
-import httpx
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
@@ -24,6 +23,7 @@ from fundboard.runners.polling import ScheduleEntry, is_due
 from fundboard.sandbox import actionnetwork
 
 from .factories import make_campaign, make_source
+from .support import http
 
 
 def test_backoff_delays_spread_and_grow_for_a_source_polled_at_the_floor():
@@ -81,7 +81,7 @@ def test_nothing_is_due_sooner_than_the_floor_after_the_last_start():
 
 
 def _poll_requests(sandbox_server) -> int:
-    state = httpx.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()
+    state = http.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()
     return len([r for r in state["requests"] if r["path"].startswith("/api/")])
 
 

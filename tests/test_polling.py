@@ -5,7 +5,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 from channels.layers import get_channel_layer
 from django.core.management import call_command
@@ -23,7 +22,7 @@ from fundboard.runners.polling import ScheduleEntry, is_due, poll_source
 from fundboard.sandbox import actionnetwork, p2p
 
 from .factories import make_campaign, make_source
-from .support import FundboardServer, wait_for
+from .support import FundboardServer, http, wait_for
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -105,7 +104,7 @@ def test_unchanged_action_network_poll_writes_nothing_and_broadcasts_nothing(
     assert len(sql) <= 3, sql  # the source row, the health check: reads only
     assert messages.sent == [] and announced == []
     assert source.campaign.__class__.objects.get(pk=source.campaign_id).version == version
-    requests = httpx.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()["requests"]
+    requests = http.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()["requests"]
     assert len(requests) == 2  # one collection page per poll
 
 
@@ -127,7 +126,7 @@ def test_a_change_upstream_is_written_and_broadcast(sandbox_server, monkeypatch,
     poll_source(source.pk)
     broadcaster.flush()
     messages = LayerMessages(monkeypatch)
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/gifts",
         json={"fundraiser_id": "f-004", "amount": "40", "donor_name": "Noor"},
     )
@@ -142,7 +141,7 @@ def test_a_change_upstream_is_written_and_broadcast(sandbox_server, monkeypatch,
 @pytest.mark.django_db(transaction=True)
 def test_429_retry_after_7_delays_the_next_poll_at_least_7_seconds(sandbox_server):
     source = _an_source(sandbox_server, poll_interval=1)
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/faults",
         json={"fail_next": 1, "status": 429, "retry_after": 7},
     )
@@ -165,7 +164,7 @@ def test_a_failing_source_keeps_its_last_good_numbers_marked_stale(sandbox_serve
     source = _p2p_source(sandbox_server)
     poll_source(source.pk)
     good = build_snapshot("drive")["total"]
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/faults",
         json={"status_false_next": 10, "error": "Maintenance"},
     )
@@ -265,7 +264,7 @@ goal = "10000"
 
 def _an_requests(sandbox_server) -> list[dict]:
     url = f"{sandbox_server.url}/_sandbox/actionnetwork/state"
-    return [r for r in httpx.get(url).json()["requests"] if r["path"].startswith("/api/")]
+    return [r for r in http.get(url).json()["requests"] if r["path"].startswith("/api/")]
 
 
 def test_a_page_total_rising_upstream_reaches_a_websocket_client(
@@ -276,7 +275,7 @@ def test_a_page_total_rising_upstream_reaches_a_websocket_client(
     page_id = actionnetwork.ActionNetworkState().ordered()[0].id
     with server.live_client("rising") as client:
         client.wait_for(lambda m: m["type"] == "snapshot")
-        httpx.post(
+        http.post(
             f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
             json={"id": page_id, "total_amount": "1850.00", "total_donations": 38},
         )
@@ -307,7 +306,7 @@ def test_wrong_key_shows_on_health_and_stops_hammering(sandbox_server, server, a
 def test_429_retry_after_holds_the_embedded_scheduler_back(sandbox_server, server, add_campaign):
     # 3 s: three times the first retry cap of a 0.5 s source (2 x interval), so only the
     # Retry-After header can explain a gap this long.
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/faults",
         json={"fail_next": 1, "status": 429, "retry_after": 3},
     )
@@ -321,7 +320,7 @@ def test_a_staff_poll_request_is_served_at_once(sandbox_server, server, add_camp
     add_campaign(_campaign_toml(sandbox_server.url, "asked", interval=600), "asked")
     wait_for(lambda: server.total("asked") == "4705.50", timeout=15)
     assert len(_an_requests(sandbox_server)) == 1
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
         json={"summary": "Late page", "total_amount": "94.50"},
     )

@@ -19,9 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _plain(settings):
     settings.AXES_ENABLED = False  # force_login has no client address
-    # Users sign in with force_login: no password is ever checked here, and the default
-    # hasher costs ~0.3 s of CPU per user made (login hashing: tests/test_login_throttle.py).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def signed_in(username: str, group: str) -> Client:

@@ -9,7 +9,7 @@ import pytest
 
 from fundboard.sandbox.imraising import ADVANCED_KEY, LIMITED_KEY
 
-from .support import wait_for
+from .support import LOOPBACK_TLS, http, wait_for
 
 
 def auth(key: str = ADVANCED_KEY) -> dict:
@@ -17,13 +17,13 @@ def auth(key: str = ADVANCED_KEY) -> dict:
 
 
 def control(server, path: str, body) -> dict:
-    response = httpx.post(f"{server.url}/_sandbox/imraising/{path}", json=body, timeout=5)
+    response = http.post(f"{server.url}/_sandbox/imraising/{path}", json=body, timeout=5)
     response.raise_for_status()
     return response.json()
 
 
 def get(server, path: str, key: str = ADVANCED_KEY, **params) -> httpx.Response:
-    return httpx.get(f"{server.url}/api/v1/{path}", headers=auth(key), params=params, timeout=5)
+    return http.get(f"{server.url}/api/v1/{path}", headers=auth(key), params=params, timeout=5)
 
 
 def test_keys_are_22_characters_of_the_documented_alphabet():
@@ -49,7 +49,7 @@ def test_keys_are_22_characters_of_the_documented_alphabet():
     ],
 )
 def test_documented_errors_on_the_listing(sandbox_server, headers, params, status, name):
-    response = httpx.get(
+    response = http.get(
         f"{sandbox_server.url}/api/v1/donations", headers=headers, params=params, timeout=5
     )
     assert response.status_code == status
@@ -60,13 +60,13 @@ def test_documented_errors_on_the_listing(sandbox_server, headers, params, statu
 
 def test_query_parameter_key_works_and_wrong_method_is_405(sandbox_server):
     url = f"{sandbox_server.url}/api/v1/donations/total"
-    assert httpx.get(url, params={"apikey": ADVANCED_KEY}, timeout=5).status_code == 200
-    response = httpx.delete(url, headers=auth(), timeout=5)
+    assert http.get(url, params={"apikey": ADVANCED_KEY}, timeout=5).status_code == 200
+    response = http.delete(url, headers=auth(), timeout=5)
     assert (response.status_code, response.json()["name"]) == (405, "MethodNotAllowed")
 
 
 def test_listen_refuses_json_only_accept(sandbox_server):
-    response = httpx.get(
+    response = http.get(
         f"{sandbox_server.url}/api/v1/listen",
         headers={**auth(), "accept": "application/json"},
         timeout=5,
@@ -139,7 +139,7 @@ class StreamReader:
         self.status = None
         self.headers = {}
         self.ended = False
-        self._client = httpx.Client(timeout=httpx.Timeout(5, read=30))
+        self._client = httpx.Client(verify=LOOPBACK_TLS, timeout=httpx.Timeout(5, read=30))
         self._thread = threading.Thread(
             target=self._read, args=(url, {**auth(key), **(headers or {})}), daemon=True
         )
@@ -181,7 +181,7 @@ def test_stream_framing_events_and_test_donation(sandbox_server):
     assert data["amount"]["display"] == {"total": "12.50", "currency": "USD"}
     assert data["time"].endswith("Z")
 
-    response = httpx.post(
+    response = http.post(
         f"{sandbox_server.url}/api/v1/donations",
         headers=auth(LIMITED_KEY),
         json={"amount": 5, "message": "hello"},
@@ -190,7 +190,7 @@ def test_stream_framing_events_and_test_donation(sandbox_server):
     assert response.status_code == 204
     wait_for(lambda: '"XTS"' in reader.text)
     assert len(get(sandbox_server, "donations").json()) == 1  # the test one is not stored
-    too_long = httpx.post(
+    too_long = http.post(
         f"{sandbox_server.url}/api/v1/donations",
         headers=auth(),
         json={"amount": 5, "message": "x" * 301},
@@ -224,13 +224,13 @@ def test_stream_modes_heartbeat_ids_bom_drop_and_hang(sandbox_server):
     control(sandbox_server, "faults", {"hang_streams": False})
     wait_for(lambda: ": heartbeat" in reader.text[size:])
 
-    state = httpx.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()
+    state = http.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()
     assert state["open_streams"] == 1 and state["donations"] == 3
     control(sandbox_server, "faults", {"drop_streams": True})
     wait_for(lambda: reader.ended)
     wait_for(
         lambda: (
-            httpx.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["open_streams"] == 0
+            http.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["open_streams"] == 0
         )
     )
 
@@ -251,7 +251,7 @@ def test_injected_failures_and_request_log(sandbox_server):
         json.loads(get(sandbox_server, "donations").text)
     control(sandbox_server, "faults", {"fail_next": 1, "status": 401, "name": "Unauthorized"})
     assert get(sandbox_server, "topDonors").status_code == 401
-    log = httpx.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["requests"]
+    log = http.get(f"{sandbox_server.url}/_sandbox/imraising/state").json()["requests"]
     assert [r["path"] for r in log] == ["/api/v1/donations", "/api/v1/donations/total"] + [
         "/api/v1/donations"
     ] * 2 + ["/api/v1/topDonors"]
@@ -290,7 +290,7 @@ def test_donations_added_from_another_thread_reach_open_streams(sandbox_server):
 def test_lone_surrogates_go_out_escaped_as_a_javascript_server_writes_them(sandbox_server):
     reader = open_stream(sandbox_server)
     body = json.dumps({"nickname": "Batch 10 \ud83d", "amount": "1.00", "message": "🎉"})
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/imraising/donations",
         content=body,  # ASCII JSON: the lone surrogate as its escape
         headers={"content-type": "application/json"},

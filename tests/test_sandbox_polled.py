@@ -6,22 +6,24 @@ import httpx
 
 from fundboard.sandbox import actionnetwork, p2p
 
+from .support import http
+
 AN_HEADERS = {"api-key": actionnetwork.API_KEY}
 EVENT = f"/api/v1/p2p/events/{p2p.DEMO_EVENT_ID}"
 
 
 def _p2p(server, method: str, **params) -> httpx.Response:
     params.setdefault("apiKey", p2p.API_KEY)
-    return httpx.get(f"{server.url}{EVENT}/{method}", params=params)
+    return http.get(f"{server.url}{EVENT}/{method}", params=params)
 
 
 def test_action_network_collection_is_hal_paged_by_25_with_absolute_next(sandbox_server):
     for n in range(30):
-        httpx.post(
+        http.post(
             f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
             json={"summary": f"Page {n}", "total_amount": 10, "total_donations": 1},
         )
-    first = httpx.get(f"{sandbox_server.url}/api/v1/fundraising_pages", headers=AN_HEADERS)
+    first = http.get(f"{sandbox_server.url}/api/v1/fundraising_pages", headers=AN_HEADERS)
     assert first.headers["content-type"].startswith("application/hal+json")
     body = first.json()
     assert (body["page"], body["per_page"], body["total_pages"]) == (1, 25, 2)
@@ -29,39 +31,39 @@ def test_action_network_collection_is_hal_paged_by_25_with_absolute_next(sandbox
     assert len(body["_embedded"]["osdi:fundraising_pages"]) == 25
     next_href = body["_links"]["next"]["href"]
     assert next_href == f"{sandbox_server.url}/api/v1/fundraising_pages?page=2"
-    second = httpx.get(next_href, headers=AN_HEADERS).json()
+    second = http.get(next_href, headers=AN_HEADERS).json()
     assert len(second["_embedded"]["osdi:fundraising_pages"]) == 8
     assert "next" not in second["_links"]
 
 
 def test_action_network_wants_its_key_header(sandbox_server):
     url = f"{sandbox_server.url}/api/v1/fundraising_pages"
-    assert httpx.get(url).status_code == 401
-    wrong = httpx.get(url, headers={"api-key": "nope"})
+    assert http.get(url).status_code == 401
+    wrong = http.get(url, headers={"api-key": "nope"})
     assert wrong.status_code == 401 and "error" in wrong.json()
 
 
 def test_action_network_etag_and_last_modified_give_304_until_a_change(sandbox_server):
     url = f"{sandbox_server.url}/api/v1/fundraising_pages"
-    first = httpx.get(url, headers=AN_HEADERS)
+    first = http.get(url, headers=AN_HEADERS)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
-    assert httpx.get(url, headers={**AN_HEADERS, "If-None-Match": etag}).status_code == 304
-    assert httpx.get(url, headers={**AN_HEADERS, "If-Modified-Since": modified}).status_code == 304
+    assert http.get(url, headers={**AN_HEADERS, "If-None-Match": etag}).status_code == 304
+    assert http.get(url, headers={**AN_HEADERS, "If-Modified-Since": modified}).status_code == 304
     page = first.json()["_embedded"]["osdi:fundraising_pages"][0]
     page_id = page["identifiers"][0].removeprefix("action_network:")
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/actionnetwork/pages",
         json={"id": page_id, "total_amount": page["total_amount"] + 5},
     )
-    assert httpx.get(url, headers={**AN_HEADERS, "If-None-Match": etag}).status_code == 200
+    assert http.get(url, headers={**AN_HEADERS, "If-None-Match": etag}).status_code == 200
 
 
 def test_action_network_single_page_and_missing_page(sandbox_server):
-    pages = httpx.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()["pages"]
+    pages = http.get(f"{sandbox_server.url}/_sandbox/actionnetwork/state").json()["pages"]
     page_id = pages[0]["identifiers"][0].removeprefix("action_network:")
     url = f"{sandbox_server.url}/api/v1/fundraising_pages/{page_id}"
-    assert httpx.get(url, headers=AN_HEADERS).json()["summary"] == pages[0]["summary"]
-    assert httpx.get(url + "x", headers=AN_HEADERS).status_code == 404
+    assert http.get(url, headers=AN_HEADERS).json()["summary"] == pages[0]["summary"]
+    assert http.get(url + "x", headers=AN_HEADERS).status_code == 404
 
 
 def test_p2p_envelope_and_invalid_key_on_http_200(sandbox_server):
@@ -93,7 +95,7 @@ def test_p2p_gift_raises_fundraiser_team_and_event_together(sandbox_server):
     teams_before = {
         t["id"]: Decimal(t["raised"]) for t in _p2p(sandbox_server, "teams").json()["data"]
     }
-    reply = httpx.post(
+    reply = http.post(
         f"{sandbox_server.url}/_sandbox/p2p/gifts",
         json={"fundraiser_id": "f-002", "amount": "12.50", "donor_name": "Zoe", "message": "hi"},
     )
@@ -119,25 +121,23 @@ def test_p2p_gift_raises_fundraiser_team_and_event_together(sandbox_server):
 
 
 def test_p2p_paging_with_limit_and_offset_covers_a_big_event_once(sandbox_server):
-    httpx.post(
+    http.post(
         f"{sandbox_server.url}/_sandbox/p2p/events", json={"event_id": "big", "fundraisers": 250}
     )
     url = f"{sandbox_server.url}/api/v1/p2p/events/big/fundraisers"
     ids = []
     for offset in (0, 100, 200):
-        page = httpx.get(url, params={"apiKey": p2p.API_KEY, "limit": 100, "offset": offset})
+        page = http.get(url, params={"apiKey": p2p.API_KEY, "limit": 100, "offset": offset})
         ids += [f["id"] for f in page.json()["data"]]
     assert len(ids) == 250 and len(set(ids)) == 250
 
 
 def test_faults_429_retry_after_malformed_status_false_and_the_request_log(sandbox_server):
     base = sandbox_server.url
-    httpx.post(
-        f"{base}/_sandbox/p2p/faults", json={"fail_next": 1, "status": 429, "retry_after": 7}
-    )
+    http.post(f"{base}/_sandbox/p2p/faults", json={"fail_next": 1, "status": 429, "retry_after": 7})
     limited = _p2p(sandbox_server, "totals")
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
-    httpx.post(f"{base}/_sandbox/p2p/faults", json={"malformed_json_next": 1})
+    http.post(f"{base}/_sandbox/p2p/faults", json={"malformed_json_next": 1})
     broken = _p2p(sandbox_server, "totals")
     assert broken.status_code == 200
     try:
@@ -145,12 +145,12 @@ def test_faults_429_retry_after_malformed_status_false_and_the_request_log(sandb
         raise AssertionError("expected malformed JSON")
     except ValueError:
         pass
-    httpx.post(f"{base}/_sandbox/p2p/faults", json={"status_false_next": 1, "error": "Maintenance"})
+    http.post(f"{base}/_sandbox/p2p/faults", json={"status_false_next": 1, "error": "Maintenance"})
     assert _p2p(sandbox_server, "totals").json() == {"status": False, "error": "Maintenance"}
     assert _p2p(sandbox_server, "totals").json()["status"] is True
-    httpx.post(f"{base}/_sandbox/actionnetwork/faults", json={"fail_next": 2, "status": 503})
+    http.post(f"{base}/_sandbox/actionnetwork/faults", json={"fail_next": 2, "status": 503})
     url = f"{base}/api/v1/fundraising_pages"
-    assert [httpx.get(url, headers=AN_HEADERS).status_code for _ in range(3)] == [503, 503, 200]
-    log = httpx.get(f"{base}/_sandbox/p2p/state").json()["requests"]
+    assert [http.get(url, headers=AN_HEADERS).status_code for _ in range(3)] == [503, 503, 200]
+    log = http.get(f"{base}/_sandbox/p2p/state").json()["requests"]
     assert len(log) == 4 and log[0]["path"].endswith("/totals")
     assert log[0]["query"]["apiKey"] == "[redacted]"

@@ -2,7 +2,7 @@
 
 import re
 
-import httpx
+from .support import http
 
 CAMPAIGN = """
 [[campaign]]
@@ -18,11 +18,11 @@ def test_widget_pages_use_hashed_compressed_static_files(fundboard_server, tmp_p
     server = fundboard_server(CAMPAIGN, start=False, extra_env=env)
     server.manage("collectstatic", "--noinput", "-v0")
     server.start()
-    page = httpx.get(f"{server.url}/c/prod/thermometer")
+    page = http.get(f"{server.url}/c/prod/thermometer")
     assert page.status_code == 200
     scripts = re.findall(r"/static/fundboard/live\.[0-9a-f]{12}\.js", page.text)
     assert scripts, "the page links live.js by its hashed name"
-    script = httpx.get(server.url + scripts[0], headers={"Accept-Encoding": "gzip"})
+    script = http.get(server.url + scripts[0], headers={"Accept-Encoding": "gzip"})
     assert script.status_code == 200
     assert script.headers["content-encoding"] == "gzip"
     assert "max-age=315360000" in script.headers["cache-control"]

@@ -12,7 +12,6 @@ each test a campaign of its own fed by a sandbox of its own.
 import re
 import time
 
-import httpx
 import pytest
 from django.core.management import call_command
 from websockets.exceptions import ConnectionClosed
@@ -20,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from fundboard.campaigns.models import Campaign, Source
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
-from .support import FundboardServer, wait_for
+from .support import FundboardServer, http, wait_for
 
 FAST_OPTIONS = {
     "read_timeout": 2,
@@ -54,13 +53,13 @@ currency = "USD"
 
 
 def control(sandbox, path: str, body) -> dict:
-    response = httpx.post(f"{sandbox.url}/_sandbox/imraising/{path}", json=body, timeout=5)
+    response = http.post(f"{sandbox.url}/_sandbox/imraising/{path}", json=body, timeout=5)
     response.raise_for_status()
     return response.json()
 
 
 def sandbox_state(sandbox) -> dict:
-    return httpx.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
+    return http.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
 
 
 def requests(sandbox) -> list[dict]:
@@ -164,7 +163,7 @@ def streamed(sandbox_server, request):
 
 
 def _direct_frames(server: FundboardServer) -> float:
-    metrics = httpx.get(f"{server.url}/metrics", timeout=5).text
+    metrics = http.get(f"{server.url}/metrics", timeout=5).text
     direct = re.search(r'fundboard_frames_sent_total\{path="direct"\} (\S+)', metrics)
     return float(direct.group(1)) if direct else 0.0
 
@@ -202,7 +201,7 @@ def test_streamed_donations_duplicates_deletes_and_test_donations(
         client.wait_for_total("7.00")
 
         # The documented test donation: an alert with test=true, and the total stays.
-        httpx.post(
+        http.post(
             f"{sandbox_server.url}/api/v1/donations",
             headers={"authorization": f'APIKey apikey="{ADVANCED_KEY}"'},
             json={"amount": 50, "message": "testing"},

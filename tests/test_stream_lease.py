@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 
-import httpx
 import pytest
 import redis
 
@@ -25,7 +24,7 @@ from fundboard.runners.stream import StreamRunner
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
 from .factories import make_campaign, make_source
-from .support import REPO, redis_url, wait_for
+from .support import REPO, http, redis_url, wait_for
 from .test_stream_end_to_end import campaign_toml, control, listens, sandbox_state
 
 pytestmark = pytest.mark.integration
@@ -118,7 +117,7 @@ def test_runstreams_releases_its_lease_on_sigterm(fundboard_server, sandbox_serv
         assert process.wait(timeout=15) == 0
         assert lease_owner_pid(server) is None  # released, not left to expire
         wait_for(lambda: sandbox_state(sandbox_server)["open_streams"] == 0, timeout=5)
-        assert httpx.get(server.url + "/api/v1/campaigns/live").json()["total"] == "0.00"
+        assert http.get(server.url + "/api/v1/campaigns/live").json()["total"] == "0.00"
     finally:
         if process.poll() is None:
             process.kill()

@@ -35,9 +35,6 @@ def _no_celery(settings):
     # force_login's request has no client address, which django-axes cannot store on
     # PostgreSQL; login throttling has its own tests (tests/test_login_throttle.py).
     settings.AXES_ENABLED = False
-    # Users sign in with force_login: no password is ever checked here, and the default
-    # hasher costs ~0.3 s of CPU per user made (login hashing: tests/test_login_throttle.py).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

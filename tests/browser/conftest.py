@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from ..support import http
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -56,17 +58,13 @@ class StreamedCampaign:
 
     def donate(self, *specs: dict) -> list[str]:
         """POST donations ({"nickname", "amount", "message"?, "currency"?}) in one request."""
-        import httpx
-
         body = [{"currency": "USD", **spec} for spec in specs]
-        response = httpx.post(f"{self.sandbox_url}/_sandbox/imraising/donations", json=body)
+        response = http.post(f"{self.sandbox_url}/_sandbox/imraising/donations", json=body)
         response.raise_for_status()
         return response.json()["ids"]
 
     def delete(self, donation_id: str) -> None:
-        import httpx
-
-        response = httpx.post(
+        response = http.post(
             f"{self.sandbox_url}/_sandbox/imraising/delete", json={"_id": donation_id}
         )
         response.raise_for_status()

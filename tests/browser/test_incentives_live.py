@@ -5,11 +5,10 @@ One server serves the module: each test has a marathon campaign and a sandbox of
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from ..dashboard_support import StaffSession, create_user
-from ..support import wait_for
+from ..support import http, wait_for
 from ..test_incentives_http import MARATHON
 from .shared_server import Spec, shared_server
 
@@ -132,7 +131,7 @@ def test_the_widget_draws_the_live_standings_first_never_a_zero(marathon, page):
         {"nickname": "Cat", "amount": "30.00", "message": "#stretch"},
     )
     wait_for(lambda: campaign.server.total(campaign.slug) == "55.00", timeout=15)
-    html = httpx.get(campaign.url("incentives"), timeout=5).text
+    html = http.get(campaign.url("incentives"), timeout=5).text
     assert "25.00" not in html and "data-pending" in html  # the page carries no numbers
     page.add_init_script(RECORD_DRAWN)
     page.goto(campaign.url("incentives"))

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import pytest
 
 from fundboard.sandbox.imraising import ADVANCED_KEY
 
-from ..support import wait_for
+from ..support import http, wait_for
 from .screenshots import OUT, _live, _stage
 
 pytestmark = pytest.mark.skipif(
@@ -137,7 +136,7 @@ def test_save_marathon_screenshots(sandbox_server, fundboard_server, browser):
     def donate(spec: dict) -> None:
         body = {"currency": "USD", **spec}
         url = f"{sandbox_server.url}/_sandbox/imraising/donations"
-        httpx.post(url, json=body, timeout=10).raise_for_status()
+        http.post(url, json=body, timeout=10).raise_for_status()
 
     for name, amount, message in DONATIONS:
         donate({"nickname": name, "amount": amount, "message": message})

@@ -13,10 +13,11 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from fundboard.widgets.modules import MODULES
+
+from ..support import http
 
 ORIGIN = "http://widgets.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -197,7 +198,7 @@ def _show(served, server, path: str, snapshot: dict) -> list[str]:
     """Opens the page the server sends for `path` (real template, CSP and import map) at
     ORIGIN, fed `snapshot`; returns the console errors seen (a CSP refusal is one), but
     the socket's: it cannot connect there, by design."""
-    response = httpx.get(server.url + path)
+    response = http.get(server.url + path)
     assert response.status_code == 200
     headers = {"Content-Security-Policy": response.headers["Content-Security-Policy"]}
     served.pages[urlsplit(path).path] = (response.text, headers)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import pytest
 
+from ..support import http
 from .screenshots import campaign_toml, capture, seed
 
 pytestmark = pytest.mark.skipif(
@@ -20,7 +20,7 @@ def test_save_widget_screenshots(sandbox_server, fundboard_server, browser):
     def donate(spec: dict) -> None:
         body = {"currency": "USD", **spec}
         url = f"{sandbox_server.url}/_sandbox/imraising/donations"
-        httpx.post(url, json=body).raise_for_status()
+        http.post(url, json=body).raise_for_status()
 
     seed(server, donate)
     saved = capture(browser, server, donate)
