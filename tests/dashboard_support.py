@@ -32,9 +32,11 @@ def create_user(
     def create() -> None:
         from django.contrib.auth.models import Group, User
 
-        user = User.objects.create_user(
-            username, password=PASSWORD, is_staff=staff, is_superuser=superuser
-        )
+        user = User.objects.filter(username=username).first()  # a worker's shared server
+        if user is None:
+            user = User.objects.create_user(
+                username, password=PASSWORD, is_staff=staff, is_superuser=superuser
+            )
         user.groups.add(*(Group.objects.get(name=name) for name in groups))
 
     server.orm(create)

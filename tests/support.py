@@ -377,10 +377,12 @@ class FundboardServer:
             )
         return result
 
-    def load(self, campaigns_toml: str) -> None:
+    def load(self, campaigns_toml: str, *, in_process: bool = False) -> None:
+        """`manage.py loadcampaigns`; `in_process`: through `orm` even while the server runs,
+        for campaigns no one watches yet (nothing the command announces needs hearing)."""
         path = self.tmp / f"campaigns-{uuid.uuid4().hex[:6]}.toml"
         path.write_text(campaigns_toml)
-        if self.process is None and self.db_blocker is not None:
+        if (self.process is None or in_process) and self.db_blocker is not None:
             # Before the server starts nobody could hear the command's announcements, so
             # running it here changes nothing but the ~1 s of CPU a Django process start costs.
             from django.core.management import call_command

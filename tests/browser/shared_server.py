@@ -1,17 +1,22 @@
-"""One Fundboard server for a whole browser test module, with a campaign of its own per test.
+"""One Fundboard server per pytest worker for the browser modules, a campaign of their own per test.
 
-Starting `manage.py serve` is the slow part of most browser tests (seconds of CPU each), and a
-look or language test only needs *a* campaign in a known state. So a module fixture starts one
-server with every campaign its tests need, each on its own slug, and each campaign that takes
-donations gets a sandbox of its own (the ImRaising stream sends every donation to whoever
-listens): tests stay independent of each other and of their order, and xdist may still spread
-them over workers (each worker then starts the module's server once).
+Starting `manage.py serve` is the slow part of most browser tests (~1.5 s of CPU each), and a
+look, language or live-update test only needs *a* campaign in a known state. So the modules'
+fixtures load the campaigns their tests need into one server per worker, each on its own slug
+(unique across the modules that share it), and each campaign that takes donations gets a
+sandbox of its own (the ImRaising stream sends every donation to whoever listens): tests stay
+independent of each other and of their order, and xdist may still spread them over workers.
+When a module is done its campaigns are removed (their stream runners stop quietly) and its
+sandboxes closed.
 
-Tests about start-up, restarts or a per-server setting keep a server of their own.
+A module that needs a server of its own gets one (`own_server=True`, or a raw `toml` whose first
+campaign and source must get id 1, as the dashboard modules' do); so do tests about start-up,
+restarts or a per-server setting.
 """
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,7 +25,7 @@ from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.imraising import ADVANCED_KEY
 from fundboard.sandbox.server import SandboxServer
 
-from ..support import FundboardServer
+from ..support import FundboardServer, http, wait_for
 from .conftest import StreamedCampaign
 
 
@@ -71,22 +76,65 @@ class SharedServer:
 
 @contextmanager
 def shared_server(
-    tmp_path_factory, db_blocker, *specs: Spec, toml: str = ""
+    tmp_path_factory, db_blocker, *specs: Spec, toml: str = "", own_server: bool = False
 ) -> Iterator[SharedServer]:
-    """A started server with `specs`' campaigns (and any other campaigns in `toml`, loaded
-    first: the first campaign and source there get id 1), closed on exit."""
+    """A started server with `specs`' campaigns; on exit they are removed, or the server is
+    closed if it was this module's own. With `toml` (campaigns loaded first: the first
+    campaign and source there get id 1) or `own_server`, a server of the module's own."""
     with ExitStack() as stack:
         sandboxes = {
             spec.slug: stack.enter_context(SandboxServer(Sandbox(rate=0.0, seed=1)))
             for spec in specs
             if spec.streamed
         }
-        campaigns = toml + "".join(
+        campaigns = "".join(
             campaign_toml(spec, sandboxes[spec.slug].url if spec.streamed else None)
             for spec in specs
         )
-        tmp = tmp_path_factory.mktemp("shared-server")
-        server = FundboardServer(tmp, campaigns, db_blocker=db_blocker)
-        stack.callback(server.close)
-        server.start()
+        if toml or own_server:
+            server = FundboardServer(
+                tmp_path_factory.mktemp("shared-server"), toml + campaigns, db_blocker=db_blocker
+            )
+            stack.callback(server.close)
+            server.start()
+        else:
+            server = _worker_server(tmp_path_factory, db_blocker)
+            slugs = [spec.slug for spec in specs]
+            # Before the sandboxes close (the stack unwinds last-in first-out).
+            stack.callback(server.orm, lambda: _remove_campaigns(slugs))
+            # In this process: nobody watches a campaign that did not exist yet, and the
+            # server's stream supervisor finds the new sources on its next database scan.
+            server.load(campaigns, in_process=True)
+            for sandbox in sandboxes.values():
+                _wait_until_streamed(sandbox)
         yield SharedServer(server, sandboxes)
+
+
+def _remove_campaigns(slugs: list[str]) -> None:
+    from fundboard.campaigns.models import Campaign
+
+    Campaign.objects.filter(slug__in=slugs).delete()
+
+
+_worker: FundboardServer | None = None
+
+
+def _worker_server(tmp_path_factory, db_blocker) -> FundboardServer:
+    """This pytest process's shared server, started on first use, closed at exit."""
+    global _worker
+    if _worker is None:
+        _worker = FundboardServer(tmp_path_factory.mktemp("worker-server"), db_blocker=db_blocker)
+        atexit.register(_worker.close)
+        _worker.start()
+    return _worker
+
+
+def _wait_until_streamed(sandbox: SandboxServer) -> None:
+    """Until the server streams from `sandbox` and its first backfill asked for the listing:
+    then a donation posted next reaches the page live, not through a later backfill."""
+
+    def state() -> dict:
+        return http.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
+
+    wait_for(lambda: state()["open_streams"] == 1, timeout=15)
+    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in state()["requests"]), timeout=15)

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from ..dashboard_support import CAMPAIGN, PASSWORD, create_user
+from ..dashboard_support import PASSWORD, create_user
 from .shared_server import Spec, shared_server
 from .test_widgets_look import HostSite
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, django_db_blocker):
-    """One server for the module; each test has its own campaign (slug) in it. "spring" is
-    the dashboard tests' campaign, for the embed builder."""
+    """The worker's browser server; each test has its own campaign (slug) in it."""
     specs = [
         Spec("german", goal="100", milestones='["50"]'),
-        Spec("plain", streamed=False),  # read-only tests: nobody donates to it
+        Spec("plain-words", streamed=False),  # read-only tests: nobody donates to it
         Spec("label", goal="100"),
         Spec("stretch", goal="100", milestones='["50", "200", "400"]'),
         Spec(
@@ -26,8 +25,9 @@ def shared(tmp_path_factory, django_db_blocker):
             milestones='["5000", "6000", "10000", "11000", "12500", "20000"]',
             streamed=False,
         ),
+        Spec("spring", streamed=False),  # the embed builder's campaign
     ]
-    with shared_server(tmp_path_factory, django_db_blocker, *specs, toml=CAMPAIGN) as server:
+    with shared_server(tmp_path_factory, django_db_blocker, *specs) as server:
         yield server
 
 
@@ -54,7 +54,7 @@ def test_german_thermometer_keeps_german_words_after_a_live_update(shared, page)
 
 
 def test_german_ticker_draws_german_words(shared, page):
-    campaign = shared.campaign("plain")
+    campaign = shared.campaign("plain-words")
     page.goto(campaign.url("ticker", "locale=de-DE"))
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.locator(".fb-ticker-label").inner_text().lower() == "neueste"
@@ -99,7 +99,7 @@ MEASURE_DIGITS = """async () => {
 
 
 def test_font_rounded_draws_digits_from_a_text_font(shared, page):
-    campaign = shared.campaign("plain")
+    campaign = shared.campaign("plain-words")
     page.goto(campaign.url("thermometer", "font=rounded"))
     _live(page)
     page.wait_for_function("() => document.fonts.status === 'loaded'")
@@ -110,7 +110,7 @@ def test_font_rounded_draws_digits_from_a_text_font(shared, page):
 
 
 def test_no_font_takes_digits_from_the_emoji_font(shared, page):
-    campaign = shared.campaign("plain")
+    campaign = shared.campaign("plain-words")
     for font in ["system", "sans", "serif", "mono", "condensed", "impact"]:
         page.goto(campaign.url("thermometer", f"font={font}"))
         _live(page)
@@ -171,7 +171,7 @@ def test_close_milestone_labels_never_overlap_at_375px(shared, browser):
 
 
 def test_width_full_spans_a_1920px_browser_source(shared, browser):
-    campaign = shared.campaign("plain")
+    campaign = shared.campaign("plain-words")
     context = browser.new_context(viewport={"width": 1920, "height": 200})
     page = context.new_page()
     page.goto(campaign.url("ticker", "overlay=1"))
@@ -184,7 +184,7 @@ def test_width_full_spans_a_1920px_browser_source(shared, browser):
 
 
 def test_favicon_loads(shared, page):
-    campaign = shared.campaign("plain")
+    campaign = shared.campaign("plain-words")
     response = page.goto(f"{campaign.server.url}/favicon.ico")
     assert response.status == 200
     assert response.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")

@@ -96,7 +96,9 @@ def live(tmp_path_factory, django_db_blocker):
 @pytest.fixture
 def own_campaign(tmp_path_factory, django_db_blocker):
     """A server of this test's own (it is killed and restarted), campaign `live`."""
-    with shared_server(tmp_path_factory, django_db_blocker, Spec("live")) as server:
+    with shared_server(
+        tmp_path_factory, django_db_blocker, Spec("live"), own_server=True
+    ) as server:
         yield server.campaign("live")
 
 
