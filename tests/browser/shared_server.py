@@ -101,7 +101,7 @@ def shared_server(
             server = _worker_server(tmp_path_factory, db_blocker)
             slugs = [spec.slug for spec in specs]
             # Before the sandboxes close (the stack unwinds last-in first-out).
-            stack.callback(server.orm, lambda: _remove_campaigns(slugs))
+            stack.callback(_remove_campaigns, server, slugs, list(sandboxes.values()))
             # In this process: nobody watches a campaign that did not exist yet, and the
             # server's stream supervisor finds the new sources on its next database scan.
             server.load(campaigns, in_process=True)
@@ -110,10 +110,29 @@ def shared_server(
         yield SharedServer(server, sandboxes)
 
 
-def _remove_campaigns(slugs: list[str]) -> None:
+def _remove_campaigns(server: FundboardServer, slugs: list[str], sandboxes: list) -> None:
+    """Stop the campaigns' stream runners, then remove the campaigns. Deleting under a running
+    runner can fail on PostgreSQL: a stream-activity row the runner writes meanwhile still
+    points at the source when the delete commits (ForeignKeyViolation)."""
+    from fundboard.campaigns.models import Source
+
+    sources = Source.objects.filter(campaign__slug__in=slugs)
+    server.orm(lambda: sources.update(enabled=False))  # the supervisor stops their runners
+    for sandbox in sandboxes:
+        wait_for(lambda sandbox=sandbox: _sandbox_state(sandbox)["open_streams"] == 0, timeout=15)
+    # A stopped runner's last write says it no longer streams.
+    wait_for(lambda: not server.orm(sources.filter(stream_connected=True).exists), timeout=15)
+    server.orm(lambda: _delete_campaigns(slugs))
+
+
+def _delete_campaigns(slugs: list[str]) -> None:
     from fundboard.campaigns.models import Campaign
 
     Campaign.objects.filter(slug__in=slugs).delete()
+
+
+def _sandbox_state(sandbox: SandboxServer) -> dict:
+    return http.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
 
 
 _worker: FundboardServer | None = None
@@ -133,8 +152,8 @@ def _wait_until_streamed(sandbox: SandboxServer) -> None:
     """Until the server streams from `sandbox` and its first backfill asked for the listing:
     then a donation posted next reaches the page live, not through a later backfill."""
 
-    def state() -> dict:
-        return http.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
-
-    wait_for(lambda: state()["open_streams"] == 1, timeout=15)
-    wait_for(lambda: any(r["path"] == "/api/v1/donations" for r in state()["requests"]), timeout=15)
+    wait_for(lambda: _sandbox_state(sandbox)["open_streams"] == 1, timeout=15)
+    wait_for(
+        lambda: any(r["path"] == "/api/v1/donations" for r in _sandbox_state(sandbox)["requests"]),
+        timeout=15,
+    )
