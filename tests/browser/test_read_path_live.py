@@ -24,7 +24,7 @@ new MutationObserver(function () {
 
 @pytest.fixture(scope="module")
 def campaigns(tmp_path_factory, django_db_blocker):
-    """`campaigns(slug)`: that test's campaign on the module's server."""
+    """`campaigns(slug)`: that test's campaign on the worker's browser server."""
     specs = (Spec("cached"), Spec("polled"))
     with shared_server(tmp_path_factory, django_db_blocker, *specs) as server:
         yield server.campaign

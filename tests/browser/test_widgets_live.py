@@ -3,8 +3,9 @@
 Each test drives what a viewer sees: the numbers on the page change without a reload, every
 alert of a burst shows, removals and restarts end with the right total on screen.
 
-One server serves the module (`live`): each test has a campaign (slug) and a sandbox of its
-own. The two tests that kill and restart a server have one of their own (`own_campaign`).
+The worker's browser server serves the module (`live`): each test has a campaign (slug) and
+a sandbox of its own. The two tests that kill and restart a server have one of their own
+(`own_campaign`).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ SPECS = (
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, django_db_blocker):
-    """The module's server: `live(slug)` is that test's StreamedCampaign."""
+    """The worker's browser server: `live(slug)` is that test's StreamedCampaign."""
     with shared_server(tmp_path_factory, django_db_blocker, *SPECS) as server:
         yield server.campaign
 

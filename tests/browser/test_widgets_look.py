@@ -89,7 +89,7 @@ def allowed_site():
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, django_db_blocker, allowed_site):
-    """One server for the module; each test has its own campaign (slug) in it."""
+    """The worker's browser server; each test has its own campaign (slug) in it."""
     specs = [
         Spec("overlay"),
         Spec("plain", streamed=False),  # read-only tests: nobody donates to it
