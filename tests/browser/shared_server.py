@@ -25,7 +25,8 @@ from fundboard.sandbox.app import Sandbox
 from fundboard.sandbox.imraising import ADVANCED_KEY
 from fundboard.sandbox.server import SandboxServer
 
-from ..support import FundboardServer, http, wait_for
+from ..support import FundboardServer, wait_for
+from ..test_stream_end_to_end import sandbox_state, streaming
 from .conftest import StreamedCampaign
 
 
@@ -106,7 +107,7 @@ def shared_server(
             # server's stream supervisor finds the new sources on its next database scan.
             server.load(campaigns, in_process=True)
             for sandbox in sandboxes.values():
-                _wait_until_streamed(sandbox)
+                streaming(sandbox)  # so a donation posted next arrives live, not by backfill
         yield SharedServer(server, sandboxes)
 
 
@@ -119,7 +120,7 @@ def _remove_campaigns(server: FundboardServer, slugs: list[str], sandboxes: list
     sources = Source.objects.filter(campaign__slug__in=slugs)
     server.orm(lambda: sources.update(enabled=False))  # the supervisor stops their runners
     for sandbox in sandboxes:
-        wait_for(lambda sandbox=sandbox: _sandbox_state(sandbox)["open_streams"] == 0, timeout=15)
+        wait_for(lambda sandbox=sandbox: sandbox_state(sandbox)["open_streams"] == 0, timeout=15)
     # A stopped runner's last write says it no longer streams.
     wait_for(lambda: not server.orm(sources.filter(stream_connected=True).exists), timeout=15)
     server.orm(lambda: _delete_campaigns(slugs))
@@ -129,10 +130,6 @@ def _delete_campaigns(slugs: list[str]) -> None:
     from fundboard.campaigns.models import Campaign
 
     Campaign.objects.filter(slug__in=slugs).delete()
-
-
-def _sandbox_state(sandbox: SandboxServer) -> dict:
-    return http.get(f"{sandbox.url}/_sandbox/imraising/state", timeout=5).json()
 
 
 _worker: FundboardServer | None = None
@@ -146,14 +143,3 @@ def _worker_server(tmp_path_factory, db_blocker) -> FundboardServer:
         atexit.register(_worker.close)
         _worker.start()
     return _worker
-
-
-def _wait_until_streamed(sandbox: SandboxServer) -> None:
-    """Until the server streams from `sandbox` and its first backfill asked for the listing:
-    then a donation posted next reaches the page live, not through a later backfill."""
-
-    wait_for(lambda: _sandbox_state(sandbox)["open_streams"] == 1, timeout=15)
-    wait_for(
-        lambda: any(r["path"] == "/api/v1/donations" for r in _sandbox_state(sandbox)["requests"]),
-        timeout=15,
-    )
