@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import json
 import socket
+import tomllib
 from pathlib import Path
 
 import daphne.ws_protocol
@@ -153,6 +154,17 @@ def test_the_installed_servers_are_the_releases_direct_writes_were_verified_with
     file's tests, bench/bench_fanout.py), then update direct.VERIFIED_RELEASES."""
     assert installed_releases(server) == VERIFIED_RELEASES[server]
     assert internals_verified(server)
+
+
+def test_pyproject_pins_the_releases_direct_writes_were_verified_with():
+    """A clean install gets exactly the verified releases: an unpinned Twisted or autobahn
+    (daphne's dependencies) let a new release in and turned the direct path off."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pins = dict(pin.split("==") for pin in project["project"]["dependencies"])
+    pins = {name.split("[")[0].lower(): version for name, version in pins.items()}
+    for server, releases in VERIFIED_RELEASES.items():
+        for name, version in releases.items():
+            assert pins.get(name.lower()) == version, (server, name)
 
 
 class _LoopbackConnection(tcp.Connection):
