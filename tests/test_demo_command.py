@@ -24,6 +24,10 @@ from fundboard.sandbox.server import free_port
 from .support import REPO, http, wait_for
 
 
+def _hear_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python installs KeyboardInterrupt on it
+
+
 class Demo:
     def __init__(self, data_dir: Path, port: int, *extra: str):
         self.data_dir, self.port = data_dir, port
@@ -43,6 +47,10 @@ class Demo:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # Ctrl-C in a terminal, as stop() imitates, reaches a demo that listens for it: a
+            # shell starting this run in the background (CI's, often) left SIGINT ignored, a
+            # setting children inherit, so each stop() waited 20 s and then killed the demo.
+            preexec_fn=_hear_sigint,
         )
 
     def snapshot(self) -> dict | None:
@@ -64,6 +72,8 @@ class Demo:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                message = f"the demo ignored Ctrl-C (SIGINT):\n{self.output()}"
+                raise AssertionError(message) from None
         self.log.close()
 
 
