@@ -16,17 +16,18 @@ def _disabled_features(argv: list[str]) -> list[list[str]]:
     return [arg[len(prefix) :].split(",") for arg in argv if arg.startswith(prefix)]
 
 
-def test_our_disabled_features_keep_playwrights(tmp_path):
+def test_our_disabled_features_keep_playwrights(browser, tmp_path):
     """Chromium keeps only the last --disable-features: ours must include Playwright's."""
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error
 
     argv_file = tmp_path / "argv"
     fake = tmp_path / "chromium"
     record_argv = f"open({str(argv_file)!r}, 'w').write('\\n'.join(sys.argv))"
     fake.write_text(f"#!{sys.executable}\nimport sys\n{record_argv}\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    with sync_playwright() as playwright, pytest.raises(Error):
-        playwright.chromium.launch(executable_path=str(fake), args=CHROMIUM_FLAGS, timeout=5000)
+    # The worker's Playwright (one per thread): a launch that records its arguments and fails.
+    with pytest.raises(Error):
+        browser.browser_type.launch(executable_path=str(fake), args=CHROMIUM_FLAGS, timeout=5000)
     switches = _disabled_features(argv_file.read_text().splitlines())
     assert len(switches) == 2, "Playwright's switch, then ours"
     playwrights, ours = switches
