@@ -1,0 +1,52 @@
+"""Deleting campaigns and sources while their runners are still writing.
+
+Django deletes in two steps: it collects the rows that point at what goes (a source's
+donations, health, stream activity), then deletes them and the source. A stream runner or
+poller that commits a new such row between the two steps made the deletion fail at commit on
+PostgreSQL (`ForeignKeyViolation`: Django's foreign keys are checked at commit), so staff got
+an error page for a source whose runner had simply spoken meanwhile.
+
+On PostgreSQL the deletion checks its foreign keys at once (`SET CONSTRAINTS ALL
+IMMEDIATE`), so that race fails the statement, inside a savepoint, and the deletion is
+collected and run again. A writer that has not committed yet when the source row is deleted
+waits for the deletion and then fails itself (the runners treat a vanished source as
+`SourceGone`). On SQLite no writer can commit in between: the database's transactions take
+the write lock when they begin (`transaction_mode: IMMEDIATE` in settings).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import IntegrityError, connections, transaction
+
+__all__ = ["delete_despite_writers", "ATTEMPTS"]
+
+log = logging.getLogger("fundboard.campaigns")
+
+ATTEMPTS = 5  # a runner writes at most every few seconds: a second attempt is the most seen
+
+Deleted = TypeVar("Deleted")
+
+
+def delete_despite_writers(delete: Callable[[], Deleted], using: str) -> Deleted:
+    """Run `delete` (a model's or queryset's own delete) so that rows committed by runners
+    during it never fail it: on a foreign-key conflict it is collected and run again."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=using):
+            return delete()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic(using=using), connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                deleted = delete()
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's default again
+                return deleted
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+            log.info("a runner wrote during a deletion: deleting again (attempt %s)", attempt + 1)
+    raise AssertionError("unreachable")
