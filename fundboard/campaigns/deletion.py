@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 
 __all__ = ["delete_despite_writers", "ATTEMPTS"]
 
@@ -45,8 +45,15 @@ def delete_despite_writers(delete: Callable[[], Deleted], using: str) -> Deleted
                 deleted = delete()
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's default again
                 return deleted
-        except IntegrityError:
-            if attempt == ATTEMPTS:
+        except (IntegrityError, OperationalError) as error:
+            if attempt == ATTEMPTS or not _lost_to_a_writer(error):
                 raise
             log.info("a runner wrote during a deletion: deleting again (attempt %s)", attempt + 1)
     raise AssertionError("unreachable")
+
+
+def _lost_to_a_writer(error: Exception) -> bool:
+    """A foreign-key conflict, or the deadlock PostgreSQL breaks when an ingest holds the
+    campaign row while it waits for the source row this deletion holds (either side may be
+    the one cancelled; the runner's side then finds its source gone)."""
+    return isinstance(error, IntegrityError) or getattr(error.__cause__, "sqlstate", "") == "40P01"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models import Max, QuerySet, Sum
 
 from fundboard.campaigns.models import Source, SourceKind
@@ -182,8 +183,19 @@ def apply_events(source_id: int, events: Sequence[StreamEvent]) -> None:
 
     Consecutive adds become one `ingest_donations` (one transaction, one `donation` event
     each, in order), consecutive deletes one `remove_donations`. The stream's cursor is
-    stored when it gave ids.
+    stored when it gave ids. SourceGone when staff removed the source, even mid-write.
     """
+    try:
+        _apply_events(source_id, events)
+    except DatabaseError:
+        # A deletion that won the race against this write (campaigns/deletion.py) fails it
+        # at commit, on PostgreSQL: the source is gone, as if found gone before.
+        if Source.objects.filter(pk=source_id).exists():
+            raise
+        raise SourceGone(f"source {source_id} was removed while it was written") from None
+
+
+def _apply_events(source_id: int, events: Sequence[StreamEvent]) -> None:
     for run in _runs(events):
         if isinstance(run[0], DonationAdded):
             ingest_donations(source_id, [e.record for e in run if isinstance(e, DonationAdded)])
