@@ -20,9 +20,9 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import IntegrityError, OperationalError, connections, transaction
+from django.db import IntegrityError, OperationalError, connections, models, router, transaction
 
-__all__ = ["delete_despite_writers", "ATTEMPTS"]
+__all__ = ["DeletedDespiteWriters", "delete_despite_writers", "ATTEMPTS"]
 
 log = logging.getLogger("fundboard.campaigns")
 
@@ -50,6 +50,26 @@ def delete_despite_writers(delete: Callable[[], Deleted], using: str) -> Deleted
                 raise
             log.info("a runner wrote during a deletion: deleting again (attempt %s)", attempt + 1)
     raise AssertionError("unreachable")
+
+
+class _DeletingQuerySet(models.QuerySet):
+    def delete(self):
+        return delete_despite_writers(super().delete, self.db)
+
+
+class DeletedDespiteWriters(models.Model):
+    """Base of the models runners write beside (Campaign, Source): their delete() and their
+    querysets' (the admin deletes one object, or many in bulk) go through this module."""
+
+    objects = _DeletingQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, using=None, keep_parents=False):
+        using = using or router.db_for_write(type(self), instance=self)
+        parent_delete = super().delete
+        return delete_despite_writers(lambda: parent_delete(using, keep_parents), using)
 
 
 def _lost_to_a_writer(error: Exception) -> bool:

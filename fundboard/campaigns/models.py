@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import connection, models, router
+from django.db import connection, models
 from django.db.models import F
 from django.utils import timezone
 
 from fundboard.providers.errors import AuthError
 
-from .deletion import delete_despite_writers
+from .deletion import DeletedDespiteWriters
 from .upstream import UpstreamURLField, host_allowed, origin_of
 
 __all__ = ["Campaign", "Source", "SourceKind", "SourceStatus", "UpstreamRefused"]
@@ -27,15 +27,7 @@ class UpstreamRefused(AuthError):
     """A source may not talk to its upstream now; the message says why and what to do."""
 
 
-class DeletedDespiteWriters(models.QuerySet):
-    """A queryset whose delete() survives runners writing meanwhile (deletion.py); the admin's
-    bulk delete goes through it."""
-
-    def delete(self):
-        return delete_despite_writers(super().delete, self.db)
-
-
-class Campaign(models.Model):
+class Campaign(DeletedDespiteWriters):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     goal = models.DecimalField(
@@ -78,20 +70,11 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = DeletedDespiteWriters.as_manager()
-
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
-
-    def delete(self, using=None, keep_parents=False):
-        # Through deletion.py, as the queryset's: its runners may write meanwhile.
-        using = using or router.db_for_write(type(self), instance=self)
-        return delete_despite_writers(
-            lambda: super(Campaign, self).delete(using, keep_parents), using
-        )
 
     def bump_version(self) -> None:
         """Mark a change in the current transaction (one atomic UPDATE, no lost increments)."""
@@ -153,7 +136,7 @@ DEFAULT_POLL_INTERVALS: dict[str, float] = {
 }
 
 
-class Source(models.Model):
+class Source(DeletedDespiteWriters):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sources")
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     name = models.CharField(max_length=200)
@@ -213,8 +196,6 @@ class Source(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = DeletedDespiteWriters.as_manager()
-
     class Meta:
         ordering = ["campaign", "name"]
         constraints = [
@@ -225,13 +206,6 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
-
-    def delete(self, using=None, keep_parents=False):
-        # Through deletion.py, as the queryset's: its runners may write meanwhile.
-        using = using or router.db_for_write(type(self), instance=self)
-        return delete_despite_writers(
-            lambda: super(Source, self).delete(using, keep_parents), using
-        )
 
     @property
     def effective_base_url(self) -> str:
