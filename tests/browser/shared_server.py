@@ -113,8 +113,9 @@ def shared_server(
 
 def _remove_campaigns(server: FundboardServer, slugs: list[str], sandboxes: list) -> None:
     """Stop the campaigns' stream runners, then remove the campaigns. Deleting under a running
-    runner can fail on PostgreSQL: a stream-activity row the runner writes meanwhile still
-    points at the source when the delete commits (ForeignKeyViolation)."""
+    runner is safe (fundboard/campaigns/deletion.py; tests/test_deletion_races.py tests that
+    race); stopping them first keeps a module's removal out of the next module's way on the
+    shared server: no runner of a removed campaign is still writing or reconnecting."""
     from fundboard.campaigns.models import Source
 
     sources = Source.objects.filter(campaign__slug__in=slugs)
